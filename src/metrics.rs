@@ -1,0 +1,117 @@
+//! Every metric docproxy exports: names, help texts, buckets and label values.
+//!
+//! This module is the single source of truth for metric names; dashboards and
+//! alert rules in `observability/` are checked against a real scrape.
+//! Labels are always from small closed sets: never a raw id or a request id.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "docproxy_http_requests_total";
+pub const HTTP_REQUEST_DURATION: &str = "docproxy_http_request_duration_seconds";
+pub const HTTP_IN_FLIGHT: &str = "docproxy_http_requests_in_flight";
+pub const UPSTREAM_ATTEMPTS: &str = "docproxy_upstream_attempts_total";
+pub const UPSTREAM_ATTEMPT_DURATION: &str = "docproxy_upstream_attempt_duration_seconds";
+pub const UPSTREAM_RETRIES: &str = "docproxy_upstream_retries_total";
+pub const RETRY_BUDGET_EXHAUSTED: &str = "docproxy_retry_budget_exhausted_total";
+pub const DOCUMENTS_SERVED: &str = "docproxy_documents_served_total";
+pub const DOCUMENTS_REJECTED: &str = "docproxy_documents_rejected_total";
+pub const CONTENT_TYPE_MISMATCH: &str = "docproxy_upstream_content_type_mismatch_total";
+pub const BREAKER_STATE: &str = "docproxy_breaker_state";
+pub const BREAKER_TRANSITIONS: &str = "docproxy_breaker_transitions_total";
+pub const REQUESTS_SHED: &str = "docproxy_requests_shed_total";
+pub const BUILD_INFO: &str = "docproxy_build_info";
+
+/// Latency buckets for inbound requests, in seconds: fine below 100 ms where
+/// the service lives, coarse up to the default deadline.
+const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const UPSTREAM_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Breaker states as exported by [`BREAKER_STATE`]: one series per state, the
+/// current one set to 1.
+pub const BREAKER_STATES: [&str; 3] = ["closed", "open", "half_open"];
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+///
+/// The recorder is global (the `metrics` facade has one per process), so
+/// every `Application` in a test binary shares it.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION.into()), HTTP_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(UPSTREAM_ATTEMPT_DURATION.into()),
+                        UPSTREAM_BUCKETS,
+                    )
+                })
+                .expect("bucket lists are non-empty constants")
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).expect("no other recorder is installed");
+            describe_all();
+            handle
+        })
+        .clone()
+}
+
+/// Runs the exporter's upkeep (histogram summary maintenance) until the task is dropped.
+pub async fn upkeep(handle: PrometheusHandle) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
+fn describe_all() {
+    describe_counter!(HTTP_REQUESTS, "Inbound HTTP requests by route template, method and status.");
+    describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "Inbound HTTP request latency by route template, method and status."
+    );
+    describe_gauge!(HTTP_IN_FLIGHT, "Inbound requests currently being handled.");
+    describe_counter!(UPSTREAM_ATTEMPTS, "Upstream fetch attempts by outcome.");
+    describe_histogram!(
+        UPSTREAM_ATTEMPT_DURATION,
+        metrics::Unit::Seconds,
+        "Upstream fetch attempt latency (to the last body byte) by outcome."
+    );
+    describe_counter!(UPSTREAM_RETRIES, "Upstream retries by the reason of the failed attempt.");
+    describe_counter!(
+        RETRY_BUDGET_EXHAUSTED,
+        "Retries not made because the retry budget was spent."
+    );
+    describe_counter!(DOCUMENTS_SERVED, "Validated documents served by type.");
+    describe_counter!(DOCUMENTS_REJECTED, "Upstream documents rejected by validation, by reason.");
+    describe_counter!(
+        CONTENT_TYPE_MISMATCH,
+        "Valid documents whose upstream Content-Type disagreed with their true type."
+    );
+    describe_gauge!(BREAKER_STATE, "Circuit breaker state: 1 for the current state, 0 for the others.");
+    describe_counter!(BREAKER_TRANSITIONS, "Circuit breaker transitions by the state entered.");
+    describe_counter!(REQUESTS_SHED, "Requests answered 503 at once by reason (breaker_open, in_flight, bytes).");
+    describe_gauge!(BUILD_INFO, "Build information; always 1.");
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// Records one finished inbound request.
+pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("route", route.to_owned()),
+        ("method", method.to_owned()),
+        ("status", status.to_string()),
+    ];
+    counter!(HTTP_REQUESTS, &labels).increment(1);
+    histogram!(HTTP_REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
+}
