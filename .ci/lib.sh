@@ -23,3 +23,12 @@ need_pip() {
   [ -x "$CI_TOOLS/venv/bin/python" ] || python3 -m venv "$CI_TOOLS/venv"
   "$CI_TOOLS/venv/bin/pip" install -q --disable-pip-version-check "$@"
 }
+
+# need_checkov : checkov in a virtualenv of its own (its pins clash with other tools).
+need_checkov() {
+  if [ ! -x "$CI_TOOLS/checkov-venv/bin/checkov" ]; then
+    python3 -m venv "$CI_TOOLS/checkov-venv"
+    "$CI_TOOLS/checkov-venv/bin/pip" install -q --disable-pip-version-check checkov==3.3.30
+  fi
+  ln -sf "$CI_TOOLS/checkov-venv/bin/checkov" "$CI_TOOLS/bin/checkov"
+}
