@@ -34,8 +34,33 @@ impl DocumentType {
     }
 }
 
+/// Every value `Rejection::reason()` can return, for pre-registering metrics.
+pub const REJECTION_REASONS: &[&str] = &[
+    "empty",
+    "unknown_format",
+    "png_signature",
+    "png_ihdr",
+    "png_chunk_crc",
+    "png_chunk_layout",
+    "png_missing_idat",
+    "png_missing_iend",
+    "png_truncated",
+    "png_image_data",
+    "pdf_header",
+    "pdf_eof_marker",
+    "pdf_startxref",
+    "pdf_xref",
+    "pdf_trailer",
+    "pdf_root",
+    "pdf_object",
+    "pdf_stream",
+    "pdf_truncated",
+    "pdf_encrypted",
+    "pdf_limit",
+];
+
 /// Why a body was refused. `reason()` is a bounded metric label.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Rejection {
     #[error("empty body")]
     Empty,
@@ -71,5 +96,49 @@ pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
         Ok(DocumentType::Pdf)
     } else {
         Err(Rejection::UnknownFormat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_a_registered_label() {
+        let all = [Rejection::Empty, Rejection::UnknownFormat]
+            .into_iter()
+            .chain(PdfError::examples().into_iter().map(Rejection::Pdf))
+            .chain(PngError::examples().into_iter().map(Rejection::Png));
+        let mut seen = std::collections::HashSet::new();
+        for rejection in all {
+            assert!(
+                REJECTION_REASONS.contains(&rejection.reason()),
+                "{} missing",
+                rejection.reason()
+            );
+            seen.insert(rejection.reason());
+        }
+        assert_eq!(
+            seen.len(),
+            REJECTION_REASONS.len(),
+            "a listed reason is never produced"
+        );
+    }
+
+    #[test]
+    fn decides_by_bytes() {
+        assert_eq!(validate(b""), Err(Rejection::Empty));
+        assert_eq!(
+            validate(b"<!DOCTYPE html><html>502</html>"),
+            Err(Rejection::UnknownFormat)
+        );
+        assert_eq!(
+            validate(b"%PDF-1.4\n%%EOF\n").unwrap_err().reason(),
+            "pdf_startxref"
+        );
+        assert_eq!(
+            validate(b"\x89PNG\r\n\x1a\n").unwrap_err().reason(),
+            "png_missing_idat"
+        );
     }
 }

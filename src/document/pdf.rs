@@ -1,14 +1,111 @@
-//! PDF structural validation (placeholder: being written).
+//! PDF structural validation.
+//!
+//! The check follows what a reader does to open a file, and refuses anything a
+//! reader would have to repair: the header, the `%%EOF` marker, the last
+//! `startxref`, every cross-reference section reachable from it (classic
+//! tables, xref streams, `/Prev` chains, hybrid `/XRefStm` sections), the
+//! trailer's `/Root` catalog, every in-use object the sections list (its
+//! offset must land exactly on `n g obj`, its body must parse, a stream's
+//! `/Length` must end at `endstream`, Flate data must inflate to its end) and
+//! every object inside object streams.
+//!
+//! Nothing here recurses or allocates in proportion to a number read from the
+//! input: nesting, reference chasing, section counts, xref entries and
+//! inflated bytes all have fixed caps.
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+/// Total bytes inflated while checking one document (streams are inflated into
+/// a fixed scratch buffer, so this bounds CPU time, not memory).
+pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+/// Decoded bytes kept for one xref or object stream (these are parsed).
+const MAX_KEPT_STREAM_BYTES: usize = 64 * 1024 * 1024;
+/// Cross-reference sections reachable through `/Prev` and `/XRefStm`.
+const MAX_XREF_SECTIONS: usize = 4096;
+/// Cross-reference entries over all sections.
+const MAX_XREF_ENTRIES: usize = 1 << 21;
+/// Arrays and dictionaries nested inside each other.
+const MAX_NESTING: usize = 64;
+/// Indirect references followed to find a `/Length` or an object stream.
+const MAX_RESOLVE_DEPTH: u8 = 8;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PdfError {
-    #[error("truncated")]
-    Truncated,
+    #[error("bad header: {0}")]
+    Header(&'static str),
+    #[error("no %%EOF marker at the end")]
+    EofMarker,
+    #[error("bad startxref: {0}")]
+    StartXref(&'static str),
+    #[error("bad cross-reference section at offset {offset}: {what}")]
+    Xref { offset: usize, what: &'static str },
+    #[error("cross-reference entry for object {num} is wrong: {what}")]
+    XrefEntry { num: u32, what: &'static str },
+    #[error("bad trailer: {0}")]
+    Trailer(&'static str),
+    #[error("bad document catalog: {0}")]
+    Root(&'static str),
+    #[error("bad object {num} at offset {offset}: {what}")]
+    Object {
+        num: u32,
+        offset: usize,
+        what: &'static str,
+    },
+    #[error("bad stream in object {num}: {what}")]
+    Stream { num: u32, what: &'static str },
+    #[error("truncated: {0}")]
+    Truncated(&'static str),
+    #[error("encrypted documents cannot be verified")]
+    Encrypted,
+    #[error("limit exceeded: {0}")]
+    Limit(&'static str),
 }
 
 impl PdfError {
+    /// Bounded metric label; every value is listed in `REJECTION_REASONS`.
     pub fn reason(&self) -> &'static str {
-        "pdf_truncated"
+        match self {
+            PdfError::Header(_) => "pdf_header",
+            PdfError::EofMarker => "pdf_eof_marker",
+            PdfError::StartXref(_) => "pdf_startxref",
+            PdfError::Xref { .. } | PdfError::XrefEntry { .. } => "pdf_xref",
+            PdfError::Trailer(_) => "pdf_trailer",
+            PdfError::Root(_) => "pdf_root",
+            PdfError::Object { .. } => "pdf_object",
+            PdfError::Stream { .. } => "pdf_stream",
+            PdfError::Truncated(_) => "pdf_truncated",
+            PdfError::Encrypted => "pdf_encrypted",
+            PdfError::Limit(_) => "pdf_limit",
+        }
+    }
+
+    /// One value of every variant, for tests that check the label set.
+    #[doc(hidden)]
+    pub fn examples() -> Vec<PdfError> {
+        vec![
+            PdfError::Header(""),
+            PdfError::EofMarker,
+            PdfError::StartXref(""),
+            PdfError::Xref {
+                offset: 0,
+                what: "",
+            },
+            PdfError::XrefEntry { num: 0, what: "" },
+            PdfError::Trailer(""),
+            PdfError::Root(""),
+            PdfError::Object {
+                num: 0,
+                offset: 0,
+                what: "",
+            },
+            PdfError::Stream { num: 0, what: "" },
+            PdfError::Truncated(""),
+            PdfError::Encrypted,
+            PdfError::Limit(""),
+        ]
     }
 }
 
@@ -16,6 +113,1179 @@ pub(crate) fn looks_like_pdf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"%PDF-")
 }
 
+/// Validates a complete PDF file.
+///
+/// The header must be at offset 0 (readers tolerate leading junk, but then
+/// every offset in the file is ambiguous) and only whitespace may follow the
+/// final `%%EOF`.
 pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
-    if bytes.len() < 8 { Err(PdfError::Truncated) } else { Ok(()) }
+    check_header(bytes)?;
+    let eof = eof_marker(bytes)?;
+    let startxref = startxref(bytes, eof)?;
+    let mut doc = Document::new(bytes);
+    let trailer = doc.read_xref_chain(startxref)?;
+    if trailer.encrypted {
+        return Err(PdfError::Encrypted);
+    }
+    let (root_num, root_gen) = trailer
+        .root
+        .ok_or(PdfError::Trailer("no /Root reference"))?;
+    match doc.resolve(root_num, root_gen, 0)? {
+        Shape::Dict { catalog: true } => {}
+        Shape::Dict { catalog: false } => {
+            return Err(PdfError::Root("/Root is not /Type /Catalog"));
+        }
+        Shape::Missing => return Err(PdfError::Root("/Root is not an object in use")),
+        _ => return Err(PdfError::Root("/Root is not a dictionary")),
+    }
+    doc.check_in_use_objects()?;
+    doc.check_compressed_entries()
+}
+
+fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
+    let version = bytes.get(5..8).ok_or(PdfError::Header("too short"))?;
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(PdfError::Header("does not start with %PDF-"));
+    }
+    let known = matches!(version, [b'1', b'.', b'0'..=b'7'] | b"2.0");
+    if !known {
+        return Err(PdfError::Header("unknown version"));
+    }
+    if !bytes.get(8).is_some_and(|&b| is_ws(b)) {
+        return Err(PdfError::Header("version not followed by an end of line"));
+    }
+    Ok(())
+}
+
+/// Position of the final `%%EOF`, which only whitespace may follow.
+fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
+    let end = bytes.iter().rposition(|&b| !is_ws(b)).map_or(0, |i| i + 1);
+    let trimmed = bytes.get(..end).unwrap_or_default();
+    if trimmed.ends_with(b"%%EOF") {
+        Ok(end - 5)
+    } else {
+        Err(PdfError::EofMarker)
+    }
+}
+
+/// The offset named by the last `startxref`, which must directly precede `%%EOF`.
+fn startxref(bytes: &[u8], eof: usize) -> Result<usize, PdfError> {
+    const WINDOW: usize = 1024;
+    let from = eof.saturating_sub(WINDOW);
+    let window = bytes.get(from..eof).unwrap_or_default();
+    let at = window
+        .windows(9)
+        .rposition(|w| w == b"startxref")
+        .ok_or(PdfError::StartXref("no startxref before %%EOF"))?;
+    let mut lx = Lexer::new(bytes, from + at + 9);
+    if lx.skip_pure_ws() == 0 {
+        return Err(PdfError::StartXref("startxref not followed by whitespace"));
+    }
+    let offset = lx
+        .uint()
+        .ok_or(PdfError::StartXref("startxref has no offset"))?;
+    lx.skip_pure_ws();
+    if lx.pos != eof {
+        return Err(PdfError::StartXref(
+            "unexpected bytes between startxref and %%EOF",
+        ));
+    }
+    match usize::try_from(offset) {
+        Ok(o) if o < eof => Ok(o),
+        _ => Err(PdfError::StartXref("offset beyond the end of the file")),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cross-reference sections and objects
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Free,
+    InUse { offset: usize, generation: u16 },
+    Compressed { stream: u32, index: u32 },
+}
+
+/// What a resolved object is, as far as the checks need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Missing,
+    Int(i64),
+    Dict { catalog: bool },
+    Stream,
+    Other,
+}
+
+#[derive(Default)]
+struct TrailerInfo {
+    root: Option<(u32, u16)>,
+    encrypted: bool,
+}
+
+/// An indirect object read from its xref offset, framing checked.
+struct Loaded<'a> {
+    value: Obj<'a>,
+    stream: Option<&'a [u8]>,
+}
+
+struct Document<'a> {
+    buf: &'a [u8],
+    /// Newest entry for each object number.
+    xref: HashMap<u32, Entry>,
+    /// Every in-use entry of every section, shadowed ones included: an older
+    /// revision's objects must be intact too.
+    in_use: Vec<(usize, u32, u16)>,
+    /// Shapes of type-1 objects by offset, so shared `/Length` objects are read once.
+    shapes: HashMap<usize, Shape>,
+    /// Decoded object streams: the object numbers and shapes they hold, in order.
+    object_streams: HashMap<u32, Vec<(u32, Shape)>>,
+    inflater: Inflater,
+}
+
+impl<'a> Document<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Document {
+            buf,
+            xref: HashMap::new(),
+            in_use: Vec::new(),
+            shapes: HashMap::new(),
+            object_streams: HashMap::new(),
+            inflater: Inflater::new(),
+        }
+    }
+
+    /// Reads the section at `start` and every section it chains to, newest
+    /// first, so the first entry seen for an object number wins.
+    fn read_xref_chain(&mut self, start: usize) -> Result<TrailerInfo, PdfError> {
+        let mut info = TrailerInfo::default();
+        let mut visited = HashSet::new();
+        let mut next = Some(start);
+        let mut newest = true;
+        while let Some(offset) = next {
+            if !visited.insert(offset) {
+                return Err(PdfError::Xref {
+                    offset,
+                    what: "/Prev chain loops",
+                });
+            }
+            if visited.len() > MAX_XREF_SECTIONS {
+                return Err(PdfError::Limit("too many cross-reference sections"));
+            }
+            let rest = self.buf.get(offset..).unwrap_or_default();
+            let trailer = if rest.starts_with(b"xref") {
+                let trailer = self.classic_section(offset)?;
+                if let Some(stm) = trailer.get(b"XRefStm") {
+                    let stm =
+                        as_offset(stm).ok_or(PdfError::Trailer("/XRefStm is not an offset"))?;
+                    if !visited.insert(stm) {
+                        return Err(PdfError::Xref {
+                            offset: stm,
+                            what: "/XRefStm seen twice",
+                        });
+                    }
+                    self.stream_section(stm)?;
+                }
+                trailer
+            } else if rest.first().is_some_and(u8::is_ascii_digit) {
+                self.stream_section(offset)?
+            } else if newest {
+                return Err(PdfError::StartXref(
+                    "does not point at a cross-reference section",
+                ));
+            } else {
+                return Err(PdfError::Xref {
+                    offset,
+                    what: "/Prev does not point at a cross-reference section",
+                });
+            };
+            if newest && !matches!(trailer.get(b"Size"), Some(Obj::Int(n)) if *n >= 0) {
+                return Err(PdfError::Trailer("no /Size"));
+            }
+            if info.root.is_none() {
+                match trailer.get(b"Root") {
+                    Some(Obj::Ref(num, generation)) => info.root = Some((*num, *generation)),
+                    Some(_) => return Err(PdfError::Trailer("/Root is not a reference")),
+                    None => {}
+                }
+            }
+            info.encrypted |= trailer.get(b"Encrypt").is_some_and(|e| *e != Obj::Null);
+            next = match trailer.get(b"Prev") {
+                None => None,
+                Some(prev) => {
+                    Some(as_offset(prev).ok_or(PdfError::Trailer("/Prev is not an offset"))?)
+                }
+            };
+            newest = false;
+        }
+        Ok(info)
+    }
+
+    fn add_entry(&mut self, num: u32, entry: Entry) -> Result<(), PdfError> {
+        if self.in_use.len() + self.xref.len() >= MAX_XREF_ENTRIES {
+            return Err(PdfError::Limit("too many cross-reference entries"));
+        }
+        if let Entry::InUse { offset, generation } = entry {
+            if offset >= self.buf.len() {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "offset beyond the end of the file",
+                });
+            }
+            self.in_use.push((offset, num, generation));
+        }
+        self.xref.entry(num).or_insert(entry);
+        Ok(())
+    }
+
+    /// A classic `xref` table and its trailer dictionary.
+    fn classic_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
+        let bad = |what| PdfError::Xref { offset, what };
+        let mut lx = Lexer::new(self.buf, offset);
+        if !lx.eat_keyword(b"xref") {
+            return Err(bad("missing xref keyword"));
+        }
+        loop {
+            lx.skip_ws();
+            if lx.eat_keyword(b"trailer") {
+                break;
+            }
+            let first = lx.uint().ok_or(bad("bad subsection header"))?;
+            if lx.skip_pure_ws() == 0 {
+                return Err(bad("bad subsection header"));
+            }
+            let count = lx.uint().ok_or(bad("bad subsection header"))?;
+            lx.skip_ws();
+            let available = (lx.rest().len() / 18) as u64;
+            if count > available {
+                return Err(PdfError::Truncated("xref subsection runs past the end"));
+            }
+            for i in 0..count {
+                let num = first
+                    .checked_add(i)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or(bad("object number too large"))?;
+                let entry = parse_classic_entry(lx.rest()).ok_or(bad("malformed entry"))?;
+                lx.pos += 18;
+                lx.skip_pure_ws();
+                self.add_entry(num, entry)?;
+            }
+        }
+        match parse_obj(&mut lx, 0) {
+            Ok(Obj::Dict(d)) => Ok(d),
+            _ => Err(PdfError::Trailer("trailer is not a dictionary")),
+        }
+    }
+
+    /// An xref stream object; returns its dictionary, which acts as the trailer.
+    fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
+        let bad = |what| PdfError::Xref { offset, what };
+        let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
+        let Loaded { value, stream } = self.load(offset, num, generation, 0)?;
+        let (Obj::Dict(dict), Some(data)) = (value, stream) else {
+            return Err(bad("not a stream"));
+        };
+        if dict.name(b"Type") != Some(b"XRef") {
+            return Err(bad("stream is not /Type /XRef"));
+        }
+        let decoded = self.decode_kept(num, &dict, data)?;
+        let widths: Vec<usize> = match dict.get(b"W") {
+            Some(Obj::Array(w)) if w.len() == 3 => w
+                .iter()
+                .map(|x| match x {
+                    Obj::Int(n @ 0..=8) => Ok(*n as usize),
+                    _ => Err(bad("/W field width is not 0..=8")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad("/W is not an array of three widths")),
+        };
+        let row = widths.iter().sum::<usize>();
+        if row == 0 {
+            return Err(bad("/W describes empty entries"));
+        }
+        let size = match dict.get(b"Size") {
+            Some(Obj::Int(n)) if *n >= 0 => *n,
+            _ => return Err(bad("/Size is not a count")),
+        };
+        let default_index = [Obj::Int(0), Obj::Int(size)];
+        let index = match dict.get(b"Index") {
+            None => &default_index[..],
+            Some(Obj::Array(a)) if a.len() % 2 == 0 => a.as_slice(),
+            Some(_) => return Err(bad("/Index is not an array of pairs")),
+        };
+        let mut ranges = Vec::with_capacity(index.len() / 2);
+        let mut rows = 0u64;
+        for pair in index.chunks_exact(2) {
+            let (Obj::Int(first @ 0..), Obj::Int(count @ 0..)) = (&pair[0], &pair[1]) else {
+                return Err(bad("/Index holds a negative or non-integer value"));
+            };
+            ranges.push((*first as u64, *count as u64));
+            rows = rows.saturating_add(*count as u64);
+        }
+        if rows.saturating_mul(row as u64) > decoded.len() as u64 {
+            return Err(bad("stream data shorter than /Index announces"));
+        }
+        let mut fields = decoded.chunks_exact(row);
+        for (first, count) in ranges {
+            for i in 0..count {
+                let num = first
+                    .checked_add(i)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or(bad("object number too large"))?;
+                let entry = fields
+                    .next()
+                    .ok_or(bad("stream data shorter than /Index announces"))?;
+                let (a, rest) = entry.split_at(widths[0]);
+                let (b, c) = rest.split_at(widths[1]);
+                let kind = if widths[0] == 0 { 1 } else { be(a) };
+                let entry = match kind {
+                    1 => Entry::InUse {
+                        offset: usize::try_from(be(b)).map_err(|_| PdfError::XrefEntry {
+                            num,
+                            what: "offset beyond the end of the file",
+                        })?,
+                        generation: u16::try_from(be(c))
+                            .map_err(|_| bad("generation above 65535"))?,
+                    },
+                    2 => Entry::Compressed {
+                        stream: u32::try_from(be(b))
+                            .map_err(|_| bad("object stream number too large"))?,
+                        index: u32::try_from(be(c))
+                            .map_err(|_| bad("object stream index too large"))?,
+                    },
+                    // Type 0 is free; other types are null references.
+                    _ => Entry::Free,
+                };
+                self.add_entry(num, entry)?;
+            }
+        }
+        Ok(dict)
+    }
+
+    /// Reads the object an xref entry points at: `num generation obj`, a value, and
+    /// for a stream, exactly `/Length` bytes of data followed by `endstream`;
+    /// then `endobj`.
+    fn load(
+        &mut self,
+        offset: usize,
+        num: u32,
+        generation: u16,
+        depth: u8,
+    ) -> Result<Loaded<'a>, PdfError> {
+        let buf = self.buf;
+        let obj_err = |what| PdfError::Object { num, offset, what };
+        let body = match object_header(buf, offset) {
+            Some((n, g, body)) if n == num && g == generation => body,
+            Some(_) => {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "offset points at another object",
+                });
+            }
+            None => {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "offset does not point at `n g obj`",
+                });
+            }
+        };
+        let mut lx = Lexer::new(buf, body);
+        let value = parse_obj(&mut lx, 0).map_err(obj_err)?;
+        lx.skip_ws();
+        let mut stream = None;
+        if lx.eat_keyword(b"stream") {
+            let Obj::Dict(dict) = &value else {
+                return Err(obj_err("stream without a dictionary"));
+            };
+            if !(lx.eat(b"\r\n") || lx.eat(b"\n") || lx.eat(b"\r")) {
+                return Err(PdfError::Stream {
+                    num,
+                    what: "stream keyword not followed by an end of line",
+                });
+            }
+            let length = match dict.get(b"Length") {
+                Some(Obj::Int(n)) => Shape::Int(*n),
+                Some(Obj::Ref(n, g)) => self.resolve(*n, *g, depth + 1)?,
+                _ => Shape::Missing,
+            };
+            let length = match length {
+                Shape::Int(n) => usize::try_from(n).map_err(|_| PdfError::Stream {
+                    num,
+                    what: "/Length is negative",
+                })?,
+                _ => {
+                    return Err(PdfError::Stream {
+                        num,
+                        what: "/Length is not an integer",
+                    });
+                }
+            };
+            let end = lx.pos.checked_add(length).filter(|&e| e <= buf.len());
+            let end = end.ok_or(PdfError::Truncated(
+                "stream data runs past the end of the file",
+            ))?;
+            stream = buf.get(lx.pos..end);
+            lx.pos = end;
+            lx.skip_pure_ws();
+            if !lx.eat_keyword(b"endstream") {
+                return Err(PdfError::Stream {
+                    num,
+                    what: "/Length does not end at endstream",
+                });
+            }
+            lx.skip_ws();
+        }
+        if !lx.eat_keyword(b"endobj") {
+            return Err(obj_err("missing endobj"));
+        }
+        Ok(Loaded { value, stream })
+    }
+
+    /// Follows a reference through the newest xref entries.
+    fn resolve(&mut self, num: u32, generation: u16, depth: u8) -> Result<Shape, PdfError> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return Err(PdfError::Limit("reference chain too deep"));
+        }
+        match self.xref.get(&num).copied() {
+            None | Some(Entry::Free) => Ok(Shape::Missing),
+            Some(Entry::InUse {
+                offset,
+                generation: g,
+            }) => {
+                if g != generation {
+                    return Ok(Shape::Missing);
+                }
+                if let Some(shape) = self.shapes.get(&offset) {
+                    return Ok(*shape);
+                }
+                let loaded = self.load(offset, num, g, depth)?;
+                let shape = shape_of(&loaded.value, loaded.stream.is_some());
+                self.shapes.insert(offset, shape);
+                Ok(shape)
+            }
+            Some(Entry::Compressed { stream, index }) => {
+                if generation != 0 {
+                    return Ok(Shape::Missing);
+                }
+                let objects = self.object_stream(stream, depth + 1)?;
+                match objects.get(index as usize) {
+                    Some(&(n, shape)) if n == num => Ok(shape),
+                    _ => Err(PdfError::XrefEntry {
+                        num,
+                        what: "not found in its object stream",
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Decodes object stream `num` once, parsing every object it holds.
+    fn object_stream(&mut self, num: u32, depth: u8) -> Result<&[(u32, Shape)], PdfError> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return Err(PdfError::Limit("reference chain too deep"));
+        }
+        if !self.object_streams.contains_key(&num) {
+            let Some(Entry::InUse { offset, generation }) = self.xref.get(&num).copied() else {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "object stream is not an uncompressed object in use",
+                });
+            };
+            let loaded = self.load(offset, num, generation, depth)?;
+            let objects = self.parse_object_stream(num, offset, loaded)?;
+            self.object_streams.insert(num, objects);
+        }
+        Ok(self
+            .object_streams
+            .get(&num)
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+
+    fn parse_object_stream(
+        &mut self,
+        num: u32,
+        offset: usize,
+        loaded: Loaded<'a>,
+    ) -> Result<Vec<(u32, Shape)>, PdfError> {
+        let bad = |what| PdfError::Object { num, offset, what };
+        let (Obj::Dict(dict), Some(data)) = (loaded.value, loaded.stream) else {
+            return Err(bad("object stream is not a stream"));
+        };
+        if dict.name(b"Type") != Some(b"ObjStm") {
+            return Err(bad("object stream is not /Type /ObjStm"));
+        }
+        let decoded = self.decode_kept(num, &dict, data)?;
+        let (Some(Obj::Int(count)), Some(Obj::Int(first))) = (dict.get(b"N"), dict.get(b"First"))
+        else {
+            return Err(bad("object stream without /N and /First"));
+        };
+        let first = usize::try_from(*first)
+            .ok()
+            .filter(|&f| f <= decoded.len())
+            .ok_or(bad("bad /First"))?;
+        let count = u64::try_from(*count).map_err(|_| bad("negative /N"))?;
+        let mut header = Lexer::new(&decoded[..first], 0);
+        let mut objects = Vec::new();
+        for _ in 0..count {
+            header.skip_ws();
+            let obj_num = header
+                .uint()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(bad("bad object stream header"))?;
+            header.skip_ws();
+            let rel = header.uint().ok_or(bad("bad object stream header"))?;
+            let at = usize::try_from(rel).ok().and_then(|r| r.checked_add(first));
+            let at = at
+                .filter(|&a| a < decoded.len())
+                .ok_or(bad("object offset beyond the object stream"))?;
+            let mut lx = Lexer::new(&decoded, at);
+            let value = parse_obj(&mut lx, 0).map_err(|what| PdfError::Object {
+                num: obj_num,
+                offset,
+                what,
+            })?;
+            objects.push((obj_num, shape_of(&value, false)));
+        }
+        Ok(objects)
+    }
+
+    /// Decodes an xref or object stream whose bytes are needed (Flate or no
+    /// filter, with an optional PNG predictor).
+    fn decode_kept(&mut self, num: u32, dict: &Dict<'_>, data: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let mut out = match filter_kind(dict) {
+            FilterKind::None => data.to_vec(),
+            FilterKind::Flate => {
+                let mut out = Vec::new();
+                self.inflater.inflate(num, data, Some(&mut out))?;
+                out
+            }
+            FilterKind::Other => {
+                return Err(PdfError::Stream {
+                    num,
+                    what: "unsupported filter on an xref or object stream",
+                });
+            }
+        };
+        let params = match dict.get(b"DecodeParms") {
+            Some(Obj::Array(a)) => a.first(),
+            other => other,
+        };
+        if let Some(Obj::Dict(params)) = params {
+            let int = |key, default| match params.get(key) {
+                Some(Obj::Int(n)) => *n,
+                _ => default,
+            };
+            let predictor = int(b"Predictor".as_slice(), 1);
+            if predictor >= 10 {
+                let (columns, colors, bits) = (
+                    int(b"Columns".as_slice(), 1),
+                    int(b"Colors".as_slice(), 1),
+                    int(b"BitsPerComponent".as_slice(), 8),
+                );
+                let bpp_bits = columns
+                    .checked_mul(colors)
+                    .and_then(|c| c.checked_mul(bits));
+                let row = bpp_bits
+                    .and_then(|b| usize::try_from((b + 7) / 8).ok())
+                    .filter(|&r| r > 0);
+                let pixel = usize::try_from((colors * bits + 7) / 8).unwrap_or(1).max(1);
+                let row = row.ok_or(PdfError::Stream {
+                    num,
+                    what: "bad predictor parameters",
+                })?;
+                out = unpredict_png(&out, row, pixel).ok_or(PdfError::Stream {
+                    num,
+                    what: "bad PNG predictor data",
+                })?;
+            } else if predictor != 1 {
+                return Err(PdfError::Stream {
+                    num,
+                    what: "unsupported predictor",
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks every in-use object of every section, in file order.
+    fn check_in_use_objects(&mut self) -> Result<(), PdfError> {
+        let mut entries = std::mem::take(&mut self.in_use);
+        entries.sort_unstable();
+        entries.dedup();
+        for &(offset, num, generation) in &entries {
+            let loaded = self.load(offset, num, generation, 0)?;
+            let shape = shape_of(&loaded.value, loaded.stream.is_some());
+            self.shapes.insert(offset, shape);
+            let (Obj::Dict(dict), Some(data)) = (&loaded.value, loaded.stream) else {
+                continue;
+            };
+            if dict.name(b"Type") == Some(b"ObjStm")
+                && self.xref.get(&num) == Some(&Entry::InUse { offset, generation })
+            {
+                // Decoding it inflates it and parses every object inside.
+                self.object_stream(num, 0)?;
+            } else if filter_kind(dict) == FilterKind::Flate {
+                self.inflater.inflate(num, data, None)?;
+            }
+        }
+        self.in_use = entries;
+        Ok(())
+    }
+
+    /// Every compressed entry must name an object its object stream holds.
+    fn check_compressed_entries(&mut self) -> Result<(), PdfError> {
+        let compressed: Vec<(u32, u16)> = self
+            .xref
+            .iter()
+            .filter_map(|(&num, e)| matches!(e, Entry::Compressed { .. }).then_some((num, 0)))
+            .collect();
+        for (num, generation) in compressed {
+            if self.resolve(num, generation, 0)? == Shape::Missing {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "compressed object missing",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_classic_entry(e: &[u8]) -> Option<Entry> {
+    let e = e.get(..18)?;
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit).then(|| be_decimal(s));
+    let offset = digits(&e[0..10])?;
+    let generation = digits(&e[11..16])?;
+    if e[10] != b' ' || e[16] != b' ' {
+        return None;
+    }
+    match e[17] {
+        b'n' if offset > 0 => Some(Entry::InUse {
+            offset: usize::try_from(offset).ok()?,
+            generation: u16::try_from(generation).ok()?,
+        }),
+        b'f' => Some(Entry::Free),
+        _ => None,
+    }
+}
+
+fn be_decimal(s: &[u8]) -> u64 {
+    s.iter()
+        .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'))
+}
+
+fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+}
+
+fn as_offset(obj: &Obj<'_>) -> Option<usize> {
+    match obj {
+        Obj::Int(n) => usize::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
+/// `num generation obj` at exactly `offset`: returns the numbers and where the body starts.
+fn object_header(buf: &[u8], offset: usize) -> Option<(u32, u16, usize)> {
+    // Landing inside a number (e.g. on the `2` of `12 0 obj`) is a bad offset.
+    if offset > 0 && buf.get(offset - 1).is_some_and(|&b| is_regular(b)) {
+        return None;
+    }
+    let mut lx = Lexer::new(buf, offset);
+    let num = u32::try_from(lx.uint()?).ok()?;
+    if lx.skip_pure_ws() == 0 {
+        return None;
+    }
+    let generation = u16::try_from(lx.uint()?).ok()?;
+    if lx.skip_pure_ws() == 0 || !lx.eat_keyword(b"obj") {
+        return None;
+    }
+    Some((num, generation, lx.pos))
+}
+
+fn shape_of(value: &Obj<'_>, is_stream: bool) -> Shape {
+    match value {
+        _ if is_stream => Shape::Stream,
+        Obj::Int(n) => Shape::Int(*n),
+        Obj::Dict(d) => Shape::Dict {
+            catalog: d.name(b"Type") == Some(b"Catalog"),
+        },
+        _ => Shape::Other,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterKind {
+    None,
+    /// FlateDecode is the first (or only) filter: its data must inflate.
+    Flate,
+    Other,
+}
+
+fn filter_kind(dict: &Dict<'_>) -> FilterKind {
+    let is_flate = |o: &Obj<'_>| matches!(o, Obj::Name(n) if n.as_ref() == b"FlateDecode" || n.as_ref() == b"Fl");
+    match dict.get(b"Filter") {
+        None | Some(Obj::Null) => FilterKind::None,
+        Some(Obj::Array(a)) if a.is_empty() => FilterKind::None,
+        Some(Obj::Array(a)) if a.first().is_some_and(is_flate) => FilterKind::Flate,
+        Some(f) if is_flate(f) => FilterKind::Flate,
+        Some(_) => FilterKind::Other,
+    }
+}
+
+/// Reverses PNG row predictors (PDF `/Predictor` 10-15): each row is a filter
+/// byte then `row` bytes. Returns None on a bad filter byte or a partial row.
+fn unpredict_png(data: &[u8], row: usize, pixel: usize) -> Option<Vec<u8>> {
+    let stride = row.checked_add(1)?;
+    if data.len() % stride != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() / stride * row);
+    let mut prev = vec![0u8; row];
+    for chunk in data.chunks_exact(stride) {
+        let (filter, raw) = (chunk[0], &chunk[1..]);
+        let start = out.len();
+        for (i, &x) in raw.iter().enumerate() {
+            let left = if i >= pixel {
+                out[start + i - pixel]
+            } else {
+                0
+            };
+            let up = prev[i];
+            let up_left = if i >= pixel { prev[i - pixel] } else { 0 };
+            let predicted = match filter {
+                0 => 0,
+                1 => left,
+                2 => up,
+                3 => ((u16::from(left) + u16::from(up)) / 2) as u8,
+                4 => paeth(left, up, up_left),
+                _ => return None,
+            };
+            out.push(x.wrapping_add(predicted));
+        }
+        prev.copy_from_slice(&out[start..]);
+    }
+    Some(out)
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+/// Inflates Flate streams into a fixed scratch buffer, charging every output
+/// byte against the document's budget.
+struct Inflater {
+    scratch: Vec<u8>,
+    budget: u64,
+}
+
+impl Inflater {
+    fn new() -> Self {
+        Inflater {
+            scratch: vec![0; 64 * 1024],
+            budget: MAX_INFLATED_BYTES,
+        }
+    }
+
+    /// The zlib stream must end (checksum included) inside `data`; only
+    /// whitespace may follow it. Output is appended to `keep` if given.
+    fn inflate(
+        &mut self,
+        num: u32,
+        data: &[u8],
+        mut keep: Option<&mut Vec<u8>>,
+    ) -> Result<(), PdfError> {
+        let bad = |what| PdfError::Stream { num, what };
+        let mut z = Decompress::new(true);
+        let mut input = data;
+        loop {
+            let (in_before, out_before) = (z.total_in(), z.total_out());
+            let status = z
+                .decompress(input, &mut self.scratch, FlushDecompress::None)
+                .map_err(|_| bad("corrupt Flate data"))?;
+            let consumed = usize::try_from(z.total_in() - in_before).unwrap_or(usize::MAX);
+            let produced = usize::try_from(z.total_out() - out_before).unwrap_or(usize::MAX);
+            input = input.get(consumed..).unwrap_or_default();
+            self.budget = self
+                .budget
+                .checked_sub(produced as u64)
+                .ok_or(PdfError::Limit("too many inflated bytes"))?;
+            if let Some(kept) = keep.as_deref_mut() {
+                if kept.len() + produced > MAX_KEPT_STREAM_BYTES {
+                    return Err(PdfError::Limit("xref or object stream too large"));
+                }
+                kept.extend_from_slice(self.scratch.get(..produced).unwrap_or_default());
+            }
+            match status {
+                Status::StreamEnd => {
+                    return if input.iter().all(|&b| is_ws(b)) {
+                        Ok(())
+                    } else {
+                        Err(bad("data after the end of the Flate stream"))
+                    };
+                }
+                Status::Ok | Status::BufError => {
+                    if input.is_empty() && produced < self.scratch.len() {
+                        return Err(bad("Flate stream is truncated"));
+                    }
+                    if consumed == 0 && produced == 0 {
+                        return Err(bad("Flate stream made no progress"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Lexer and object parser (ISO 32000 7.2 and 7.3)
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+fn is_regular(b: u8) -> bool {
+    !is_ws(b) && !is_delimiter(b)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Obj<'a> {
+    Null,
+    Bool,
+    Int(i64),
+    Real,
+    Name(Cow<'a, [u8]>),
+    Str,
+    Array(Vec<Obj<'a>>),
+    Dict(Dict<'a>),
+    Ref(u32, u16),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Dict<'a>(Vec<(Cow<'a, [u8]>, Obj<'a>)>);
+
+impl<'a> Dict<'a> {
+    fn get(&self, key: &[u8]) -> Option<&Obj<'a>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    fn name(&self, key: &[u8]) -> Option<&[u8]> {
+        match self.get(key) {
+            Some(Obj::Name(n)) => Some(n.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Lexer<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(buf: &'a [u8], pos: usize) -> Self {
+        Lexer { buf, pos }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Skips whitespace only; returns how many bytes.
+    fn skip_pure_ws(&mut self) -> usize {
+        let start = self.pos;
+        while self.peek().is_some_and(is_ws) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Skips whitespace and comments.
+    fn skip_ws(&mut self) {
+        loop {
+            self.skip_pure_ws();
+            if self.peek() != Some(b'%') {
+                return;
+            }
+            while self.peek().is_some_and(|b| b != b'\r' && b != b'\n') {
+                self.pos += 1;
+            }
+        }
+    }
+
+    fn eat(&mut self, lit: &[u8]) -> bool {
+        let hit = self.rest().starts_with(lit);
+        if hit {
+            self.pos += lit.len();
+        }
+        hit
+    }
+
+    /// A keyword: the literal, not followed by a regular character.
+    fn eat_keyword(&mut self, kw: &[u8]) -> bool {
+        let hit = self.rest().starts_with(kw)
+            && self
+                .buf
+                .get(self.pos + kw.len())
+                .is_none_or(|&b| !is_regular(b));
+        if hit {
+            self.pos += kw.len();
+        }
+        hit
+    }
+
+    /// Unsigned decimal digits (at least one) not followed by a regular character.
+    fn uint(&mut self) -> Option<u64> {
+        let digits = self
+            .rest()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let end = self.pos + digits;
+        if digits == 0 || digits > 19 || self.buf.get(end).is_some_and(|&b| is_regular(b)) {
+            return None;
+        }
+        let n = be_decimal(&self.buf[self.pos..end]);
+        self.pos = end;
+        Some(n)
+    }
+}
+
+fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static str> {
+    if depth > MAX_NESTING {
+        return Err("objects nested too deeply");
+    }
+    lx.skip_ws();
+    let Some(b) = lx.peek() else {
+        return Err("unexpected end of data");
+    };
+    match b {
+        b'/' => {
+            lx.pos += 1;
+            parse_name(lx).map(Obj::Name)
+        }
+        b'<' if lx.buf.get(lx.pos + 1) == Some(&b'<') => {
+            lx.pos += 2;
+            let mut entries = Vec::new();
+            loop {
+                lx.skip_ws();
+                if lx.eat(b">>") {
+                    return Ok(Obj::Dict(Dict(entries)));
+                }
+                if !lx.eat(b"/") {
+                    return Err("dictionary key is not a name");
+                }
+                let key = parse_name(lx)?;
+                let value = parse_obj(lx, depth + 1)?;
+                entries.push((key, value));
+            }
+        }
+        b'<' => {
+            lx.pos += 1;
+            loop {
+                match lx.peek() {
+                    Some(b'>') => {
+                        lx.pos += 1;
+                        return Ok(Obj::Str);
+                    }
+                    Some(c) if c.is_ascii_hexdigit() || is_ws(c) => lx.pos += 1,
+                    Some(_) => return Err("bad hex string"),
+                    None => return Err("unterminated hex string"),
+                }
+            }
+        }
+        b'(' => {
+            lx.pos += 1;
+            let mut open = 1usize;
+            loop {
+                match lx.peek() {
+                    Some(b'\\') => lx.pos += 2,
+                    Some(b'(') => {
+                        open += 1;
+                        lx.pos += 1;
+                    }
+                    Some(b')') => {
+                        open -= 1;
+                        lx.pos += 1;
+                        if open == 0 {
+                            return Ok(Obj::Str);
+                        }
+                    }
+                    Some(_) => lx.pos += 1,
+                    None => return Err("unterminated string"),
+                }
+            }
+        }
+        b'[' => {
+            lx.pos += 1;
+            let mut items = Vec::new();
+            loop {
+                lx.skip_ws();
+                if lx.eat(b"]") {
+                    return Ok(Obj::Array(items));
+                }
+                items.push(parse_obj(lx, depth + 1)?);
+            }
+        }
+        b'+' | b'-' | b'.' | b'0'..=b'9' => parse_number(lx),
+        _ => {
+            let word_len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
+            let word = &lx.rest()[..word_len];
+            let obj = match word {
+                b"true" | b"false" => Obj::Bool,
+                b"null" => Obj::Null,
+                _ => return Err("unexpected token"),
+            };
+            lx.pos += word_len;
+            Ok(obj)
+        }
+    }
+}
+
+/// A name after its `/`, with `#xx` escapes decoded.
+fn parse_name<'a>(lx: &mut Lexer<'a>) -> Result<Cow<'a, [u8]>, &'static str> {
+    let len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
+    let raw = &lx.rest()[..len];
+    lx.pos += len;
+    if !raw.contains(&b'#') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&c) = raw.get(i) {
+        if c == b'#' {
+            let hex = raw.get(i + 1..i + 3).ok_or("bad # escape in name")?;
+            let s = std::str::from_utf8(hex).map_err(|_| "bad # escape in name")?;
+            out.push(u8::from_str_radix(s, 16).map_err(|_| "bad # escape in name")?);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// An integer, a real, or `num generation R`.
+fn parse_number<'a>(lx: &mut Lexer<'a>) -> Result<Obj<'a>, &'static str> {
+    let len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
+    let token = &lx.rest()[..len];
+    lx.pos += len;
+    let (sign, body) = match token.first() {
+        Some(b'+' | b'-') => (true, &token[1..]),
+        _ => (false, token),
+    };
+    let dots = body.iter().filter(|&&c| c == b'.').count();
+    let digits = body.iter().filter(|c| c.is_ascii_digit()).count();
+    if digits == 0 || dots > 1 || digits + dots != body.len() {
+        return Err("malformed number");
+    }
+    if dots == 1 {
+        return Ok(Obj::Real);
+    }
+    let text = std::str::from_utf8(token).map_err(|_| "malformed number")?;
+    let Ok(n) = text.parse::<i64>() else {
+        return Ok(Obj::Real); // Out of range integers are read as reals.
+    };
+    if !sign {
+        let mut ahead = *lx;
+        ahead.skip_ws();
+        if let Some(generation) = ahead.uint() {
+            ahead.skip_ws();
+            if ahead.eat_keyword(b"R") {
+                if let (Ok(num), Ok(generation)) = (u32::try_from(n), u16::try_from(generation)) {
+                    *lx = ahead;
+                    return Ok(Obj::Ref(num, generation));
+                }
+            }
+        }
+    }
+    Ok(Obj::Int(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Obj<'_>, &'static str> {
+        parse_obj(&mut Lexer::new(s.as_bytes(), 0), 0)
+    }
+
+    #[test]
+    fn parses_nested_objects_and_references() {
+        let obj = parse("<< /Type /Cat#61log /Kids [1 0 R 2 0 R] /N -3 /S (a(b)c\\)) /H <0aF> >>")
+            .unwrap();
+        let Obj::Dict(d) = obj else {
+            panic!("not a dict")
+        };
+        assert_eq!(d.name(b"Type"), Some(&b"Catalog"[..]));
+        assert_eq!(
+            d.get(b"Kids"),
+            Some(&Obj::Array(vec![Obj::Ref(1, 0), Obj::Ref(2, 0)]))
+        );
+        assert_eq!(d.get(b"N"), Some(&Obj::Int(-3)));
+        assert_eq!(d.get(b"S"), Some(&Obj::Str));
+    }
+
+    #[test]
+    fn rejects_malformed_objects() {
+        for bad in [
+            "<< /A 1",
+            "(open",
+            "[1 2",
+            "<zz>",
+            "1.2.3",
+            "<< 1 2 >>",
+            "endobj",
+            "",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
+        let deep = "[".repeat(MAX_NESTING + 5);
+        assert_eq!(parse(&deep), Err("objects nested too deeply"));
+    }
+
+    #[test]
+    fn object_header_must_start_exactly_at_the_offset() {
+        let buf = b"x\n12 0 obj\n1\nendobj";
+        assert_eq!(object_header(buf, 2), Some((12, 0, 10)));
+        assert_eq!(object_header(buf, 3), None);
+        assert_eq!(object_header(buf, 1), None);
+    }
+
+    #[test]
+    fn undoes_png_up_predictor() {
+        // Two rows of two columns, the second predicted "Up".
+        let data = [0, 1, 2, 2, 1, 1];
+        assert_eq!(unpredict_png(&data, 2, 1), Some(vec![1, 2, 2, 3]));
+        assert_eq!(unpredict_png(&data[..5], 2, 1), None);
+        assert_eq!(unpredict_png(&[9, 0, 0], 2, 1), None);
+    }
 }
