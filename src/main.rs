@@ -1,1 +1,81 @@
-fn main() {}
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use docproxy::config::{Cli, Command};
+use docproxy::{Application, demo, shutdown, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("docproxy: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(Command::Healthcheck { url }) = cli.command {
+        return runtime.block_on(healthcheck(&url));
+    }
+    let mut config = cli.config;
+    if let Err(error) = config.validate() {
+        eprintln!("docproxy: {error}");
+        return ExitCode::from(2);
+    }
+    runtime.block_on(async {
+        telemetry::init(config.log_format);
+        if config.demo {
+            match demo::start_upstream().await {
+                Ok(url) => config.upstream_url = Some(url),
+                Err(error) => {
+                    eprintln!("docproxy: cannot start the demo upstream: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), config = ?config, "starting");
+        let app = match Application::build(config.clone()).await {
+            Ok(app) => app,
+            Err(error) => {
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "startup failed");
+                eprintln!("docproxy: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if config.demo {
+            println!("{}", demo::banner(app.local_addr(), config.upstream_url.as_deref().unwrap_or("")));
+        }
+        match app.run_until_stopped(shutdown::signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Probes a /healthz URL: exit 0 on 200, 1 otherwise.
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build();
+    match client.map(|c| c.get(url).send()) {
+        Ok(request) => match request.await {
+            Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+            Ok(response) => {
+                eprintln!("healthcheck: {url} answered {}", response.status());
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("healthcheck: {url}: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(error) => {
+            eprintln!("healthcheck: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

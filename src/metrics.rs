@@ -74,7 +74,10 @@ pub async fn upkeep(handle: PrometheusHandle) {
 }
 
 fn describe_all() {
-    describe_counter!(HTTP_REQUESTS, "Inbound HTTP requests by route template, method and status.");
+    describe_counter!(
+        HTTP_REQUESTS,
+        "Inbound HTTP requests by route template, method and status."
+    );
     describe_histogram!(
         HTTP_REQUEST_DURATION,
         metrics::Unit::Seconds,
@@ -87,20 +90,35 @@ fn describe_all() {
         metrics::Unit::Seconds,
         "Upstream fetch attempt latency (to the last body byte) by outcome."
     );
-    describe_counter!(UPSTREAM_RETRIES, "Upstream retries by the reason of the failed attempt.");
+    describe_counter!(
+        UPSTREAM_RETRIES,
+        "Upstream retries by the reason of the failed attempt."
+    );
     describe_counter!(
         RETRY_BUDGET_EXHAUSTED,
         "Retries not made because the retry budget was spent."
     );
     describe_counter!(DOCUMENTS_SERVED, "Validated documents served by type.");
-    describe_counter!(DOCUMENTS_REJECTED, "Upstream documents rejected by validation, by reason.");
+    describe_counter!(
+        DOCUMENTS_REJECTED,
+        "Upstream documents rejected by validation, by reason."
+    );
     describe_counter!(
         CONTENT_TYPE_MISMATCH,
         "Valid documents whose upstream Content-Type disagreed with their true type."
     );
-    describe_gauge!(BREAKER_STATE, "Circuit breaker state: 1 for the current state, 0 for the others.");
-    describe_counter!(BREAKER_TRANSITIONS, "Circuit breaker transitions by the state entered.");
-    describe_counter!(REQUESTS_SHED, "Requests answered 503 at once by reason (breaker_open, in_flight, bytes).");
+    describe_gauge!(
+        BREAKER_STATE,
+        "Circuit breaker state: 1 for the current state, 0 for the others."
+    );
+    describe_counter!(
+        BREAKER_TRANSITIONS,
+        "Circuit breaker transitions by the state entered."
+    );
+    describe_counter!(
+        REQUESTS_SHED,
+        "Requests answered 503 at once by reason (breaker_open, in_flight, bytes)."
+    );
     describe_gauge!(BUILD_INFO, "Build information; always 1.");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -114,4 +132,78 @@ pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: D
     ];
     counter!(HTTP_REQUESTS, &labels).increment(1);
     histogram!(HTTP_REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
+}
+
+/// Every outcome label of [`UPSTREAM_ATTEMPTS`], for pre-registration.
+const ATTEMPT_OUTCOMES: [&str; 12] = [
+    "ok",
+    "not_found",
+    "client_error",
+    "server_error",
+    "rate_limited",
+    "redirect",
+    "timeout",
+    "connect_error",
+    "reset",
+    "truncated",
+    "too_large",
+    "invalid_document",
+];
+
+/// Creates the series dashboards and alerts rely on at zero, so that "none
+/// yet" reads as 0 rather than as no data.
+pub fn preregister() {
+    for outcome in ATTEMPT_OUTCOMES {
+        counter!(UPSTREAM_ATTEMPTS, "outcome" => outcome).absolute(0);
+    }
+    for reason in ["breaker_open", "in_flight", "bytes"] {
+        counter!(REQUESTS_SHED, "reason" => reason).absolute(0);
+    }
+    for doc_type in ["pdf", "png"] {
+        counter!(DOCUMENTS_SERVED, "type" => doc_type).absolute(0);
+    }
+    for state in BREAKER_STATES {
+        counter!(BREAKER_TRANSITIONS, "to" => state).absolute(0);
+    }
+    counter!(UPSTREAM_RETRIES, "reason" => "invalid_document").absolute(0);
+    counter!(DOCUMENTS_REJECTED, "reason" => "unknown_format").absolute(0);
+    counter!(RETRY_BUDGET_EXHAUSTED).absolute(0);
+    counter!(CONTENT_TYPE_MISMATCH).absolute(0);
+    gauge!(HTTP_IN_FLIGHT).set(0.0);
+    set_breaker_state("closed");
+}
+
+fn set_breaker_state(current: &str) {
+    for state in BREAKER_STATES {
+        gauge!(BREAKER_STATE, "state" => state).set(if state == current { 1.0 } else { 0.0 });
+    }
+}
+
+/// Logs and counts a breaker transition.
+pub fn record_breaker_transition(
+    from: crate::upstream::breaker::BreakerState,
+    to: crate::upstream::breaker::BreakerState,
+) {
+    tracing::warn!(from = from.as_str(), to = to.as_str(), "breaker transition");
+    counter!(BREAKER_TRANSITIONS, "to" => to.as_str()).increment(1);
+    set_breaker_state(to.as_str());
+}
+
+/// Records one upstream attempt that reached the upstream (refusals and
+/// shedding did not, and are counted where they are answered).
+pub fn record_attempt(
+    result: &Result<crate::upstream::Document, crate::upstream::AttemptError>,
+    elapsed: Duration,
+) {
+    use crate::upstream::AttemptError;
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(AttemptError::BreakerOpen { .. } | AttemptError::OverBudget) => return,
+        Err(e) => e.outcome(),
+    };
+    if let Err(AttemptError::Invalid(rejection)) = result {
+        counter!(DOCUMENTS_REJECTED, "reason" => rejection.reason()).increment(1);
+    }
+    counter!(UPSTREAM_ATTEMPTS, "outcome" => outcome).increment(1);
+    histogram!(UPSTREAM_ATTEMPT_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
 }

@@ -1,0 +1,338 @@
+//! Typed settings, from flags and `DOCPROXY_*` environment variables.
+//!
+//! Every default lives here, once; the README's configuration table is
+//! checked against `docproxy --help` by a test.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docproxy",
+    version,
+    about = "Serves documents by id from an upstream, never a corrupt or mislabelled one",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe a running docproxy's /healthz and exit 0 if it answers 200, else 1
+    /// (for container HEALTHCHECKs, which have no curl).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "DOCPROXY_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Base URL of the upstream document service, e.g. http://dummy-pdf-or-png:3000.
+    #[arg(long, env = "DOCPROXY_UPSTREAM_URL", required_unless_present = "demo", value_parser = parse_upstream_url)]
+    pub upstream_url: Option<String>,
+
+    /// Start an in-process dummy upstream and proxy to it (for trying docproxy out).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Timeout for establishing a TCP connection to the upstream.
+    #[arg(long, env = "DOCPROXY_CONNECT_TIMEOUT", default_value = "250ms", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Timeout for one upstream attempt, from sending the request to the last body byte.
+    #[arg(long, env = "DOCPROXY_ATTEMPT_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub attempt_timeout: Duration,
+
+    /// Overall deadline for a request: bounds all attempts and backoff sleeps (504 past it).
+    #[arg(long, env = "DOCPROXY_DEADLINE", default_value = "5s", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// Upstream attempts per request, the first included (1 disables retries).
+    #[arg(long, env = "DOCPROXY_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+
+    /// First backoff delay; doubles per retry, with full jitter.
+    #[arg(long, env = "DOCPROXY_RETRY_BACKOFF", default_value = "20ms", value_parser = parse_duration)]
+    pub retry_backoff: Duration,
+
+    /// Longest wait docproxy honours from an upstream 429's Retry-After.
+    #[arg(long, env = "DOCPROXY_RETRY_AFTER_CAP", default_value = "1s", value_parser = parse_duration)]
+    pub retry_after_cap: Duration,
+
+    /// Retries allowed as a fraction of requests over the last 10 s.
+    #[arg(long, env = "DOCPROXY_RETRY_BUDGET_RATIO", default_value_t = 0.2, value_parser = parse_ratio)]
+    pub retry_budget_ratio: f64,
+
+    /// Retries per second always allowed, whatever the traffic (the budget's floor).
+    #[arg(long, env = "DOCPROXY_RETRY_BUDGET_FLOOR", default_value_t = 10)]
+    pub retry_budget_floor: u32,
+
+    /// Breaker: failure rate (percent) over the sliding window that opens it.
+    #[arg(long, env = "DOCPROXY_BREAKER_FAILURE_RATE", default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub breaker_failure_rate: u8,
+
+    /// Breaker: size of the sliding window, in upstream calls.
+    #[arg(long, env = "DOCPROXY_BREAKER_WINDOW", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub breaker_window: u32,
+
+    /// Breaker: calls the window must hold before the failure rate counts.
+    #[arg(long, env = "DOCPROXY_BREAKER_MIN_CALLS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub breaker_min_calls: u32,
+
+    /// Breaker: consecutive failures that open it regardless of the rate.
+    #[arg(long, env = "DOCPROXY_BREAKER_CONSECUTIVE_FAILURES", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub breaker_consecutive_failures: u32,
+
+    /// Breaker: first open period; doubles on each failed recovery, jittered.
+    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_FOR", default_value = "5s", value_parser = parse_duration)]
+    pub breaker_open_for: Duration,
+
+    /// Breaker: longest open period.
+    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_MAX", default_value = "60s", value_parser = parse_duration)]
+    pub breaker_open_max: Duration,
+
+    /// Breaker: probe calls admitted while half-open; all must succeed to close it.
+    #[arg(long, env = "DOCPROXY_BREAKER_HALF_OPEN_PROBES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub breaker_half_open_probes: u32,
+
+    /// Largest upstream document accepted (e.g. 8MiB, 512KiB, 1000000); larger is a 502.
+    #[arg(long, env = "DOCPROXY_MAX_DOCUMENT_SIZE", default_value = "8MiB", value_parser = parse_size)]
+    pub max_document_size: u64,
+
+    /// Requests for documents handled at once; beyond it they are answered 503 at once.
+    #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
+
+    /// Document bytes buffered at once across all requests; beyond it requests are shed with 503.
+    #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT_BYTES", default_value = "64MiB", value_parser = parse_size)]
+    pub max_in_flight_bytes: u64,
+
+    /// Time a client has to send its request headers (slowloris protection).
+    #[arg(long, env = "DOCPROXY_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
+    #[arg(long, env = "DOCPROXY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Log format: JSON lines for machines, or pretty for people.
+    #[arg(long, env = "DOCPROXY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// A setting that parsed but does not make sense together with another.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid setting {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Checks relations between settings that clap cannot check one at a time.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |setting, reason: &str| {
+            Err(ConfigError {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.attempt_timeout > self.deadline {
+            return err(
+                "--attempt-timeout / DOCPROXY_ATTEMPT_TIMEOUT",
+                "must not exceed the deadline",
+            );
+        }
+        if self.connect_timeout > self.attempt_timeout {
+            return err(
+                "--connect-timeout / DOCPROXY_CONNECT_TIMEOUT",
+                "must not exceed the attempt timeout",
+            );
+        }
+        if self.breaker_min_calls > self.breaker_window {
+            return err(
+                "--breaker-min-calls / DOCPROXY_BREAKER_MIN_CALLS",
+                "must not exceed the window",
+            );
+        }
+        if self.breaker_open_for > self.breaker_open_max {
+            return err(
+                "--breaker-open-for / DOCPROXY_BREAKER_OPEN_FOR",
+                "must not exceed --breaker-open-max",
+            );
+        }
+        if self.max_document_size == 0 {
+            return err(
+                "--max-document-size / DOCPROXY_MAX_DOCUMENT_SIZE",
+                "must be positive",
+            );
+        }
+        if self.max_document_size > self.max_in_flight_bytes {
+            return err(
+                "--max-document-size / DOCPROXY_MAX_DOCUMENT_SIZE",
+                "must not exceed --max-in-flight-bytes",
+            );
+        }
+        if self.max_in_flight_bytes > u64::from(u32::MAX) {
+            return err(
+                "--max-in-flight-bytes / DOCPROXY_MAX_IN_FLIGHT_BYTES",
+                "must be at most 4GiB",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Parses a humantime duration (`250ms`, `5s`); zero is refused.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 250ms, 5s)"))?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("expected a number from 0 to 1".into()),
+    }
+}
+
+/// Parses a byte size: a plain number or one with a KiB/MiB/GiB suffix.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} (use B, KiB, MiB or GiB)")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("expected a positive size such as 8MiB, got {s:?}"))
+}
+
+/// Accepts an absolute http(s) URL without query or fragment; stored without a trailing slash.
+fn parse_upstream_url(s: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(s.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let mut argv = vec!["docproxy"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| cli.config)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = parse(&["--upstream-url", "http://up:3000/"]).unwrap();
+        assert_eq!(config.upstream_url.as_deref(), Some("http://up:3000"));
+        assert_eq!(config.max_attempts, 3);
+        assert_eq!(config.deadline, Duration::from_secs(5));
+        assert_eq!(config.max_document_size, 8 << 20);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn upstream_url_is_required_and_checked() {
+        assert!(parse(&[]).is_err());
+        for bad in ["ftp://x", "not a url", "http://x/?q=1", "/relative"] {
+            let err = parse(&["--upstream-url", bad]).unwrap_err().to_string();
+            assert!(err.contains("--upstream-url"), "{bad}: {err}");
+        }
+        assert!(parse(&["--demo"]).is_ok());
+    }
+
+    #[test]
+    fn durations_and_sizes_parse_or_explain() {
+        let c = parse(&[
+            "--demo",
+            "--attempt-timeout",
+            "250ms",
+            "--max-document-size",
+            "512KiB",
+        ])
+        .unwrap();
+        assert_eq!(c.attempt_timeout, Duration::from_millis(250));
+        assert_eq!(c.max_document_size, 512 << 10);
+        for (flag, bad) in [
+            ("--attempt-timeout", "0s"),
+            ("--attempt-timeout", "soon"),
+            ("--max-document-size", "8MB"),
+            ("--max-document-size", "0"),
+            ("--max-attempts", "0"),
+            ("--breaker-failure-rate", "101"),
+            ("--retry-budget-ratio", "1.5"),
+        ] {
+            let err = parse(&["--demo", flag, bad]).unwrap_err().to_string();
+            assert!(err.contains(flag), "{flag} {bad}: {err}");
+        }
+        assert_eq!(
+            parse_size("18446744073709551615GiB"),
+            Err("expected a positive size such as 8MiB, got \"18446744073709551615GiB\"".into())
+        );
+    }
+
+    #[test]
+    fn relations_between_settings_are_checked() {
+        let c = parse(&["--demo", "--attempt-timeout", "10s", "--deadline", "5s"]).unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().setting,
+            "--attempt-timeout / DOCPROXY_ATTEMPT_TIMEOUT"
+        );
+        let c = parse(&[
+            "--demo",
+            "--breaker-min-calls",
+            "50",
+            "--breaker-window",
+            "10",
+        ])
+        .unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--breaker-min-calls")
+        );
+        let c = parse(&["--demo", "--max-document-size", "128MiB"]).unwrap();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! The one place where failures become responses: a status, headers, and an
+//! RFC 9457 `application/problem+json` body that never carries upstream
+//! bodies or internals.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::upstream::AttemptError;
+
+/// Everything a document request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadId(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("too many requests in flight")]
+    Overloaded,
+    #[error("internal error")]
+    Internal,
+    #[error(transparent)]
+    Upstream(#[from] AttemptError),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadId(_) => StatusCode::BAD_REQUEST,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Upstream(e) => match e {
+                AttemptError::NotFound => StatusCode::NOT_FOUND,
+                AttemptError::BreakerOpen { .. } | AttemptError::OverBudget => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                AttemptError::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+        }
+    }
+
+    /// A short machine-readable code, also the access log's `outcome`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadId(_) => "bad_id",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Overloaded => "shed",
+            AppError::Internal => "internal",
+            AppError::Upstream(AttemptError::NotFound) => "not_found",
+            AppError::Upstream(AttemptError::BreakerOpen { .. }) => "breaker_open",
+            AppError::Upstream(AttemptError::OverBudget) => "shed",
+            AppError::Upstream(AttemptError::DeadlineExceeded) => "deadline_exceeded",
+            AppError::Upstream(_) => "upstream_failed",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::BadId(why) => {
+                format!("the id {why}; ids are 1 to 20 digits that fit in 64 bits")
+            }
+            AppError::MethodNotAllowed => "only GET and HEAD are supported".into(),
+            AppError::Overloaded => "too many requests in flight; retry shortly".into(),
+            AppError::Internal => "an internal error occurred".into(),
+            AppError::Upstream(AttemptError::NotFound) => "no document with this id".into(),
+            AppError::Upstream(AttemptError::BreakerOpen { .. }) => {
+                "the upstream is failing; requests are paused to let it recover".into()
+            }
+            AppError::Upstream(AttemptError::OverBudget) => {
+                "too many document bytes in flight; retry shortly".into()
+            }
+            AppError::Upstream(AttemptError::DeadlineExceeded) => {
+                "the upstream did not answer in time".into()
+            }
+            AppError::Upstream(_) => "the upstream did not return a valid document".into(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AppError::Overloaded | AppError::Upstream(AttemptError::OverBudget) => {
+                Some(Duration::from_secs(1))
+            }
+            AppError::Upstream(AttemptError::BreakerOpen { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
+    request_id: Option<String>,
+}
+
+/// The error, kept on the response so the access log can report it.
+#[derive(Clone)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: self.code(),
+            request_id: crate::request_id::current(),
+        };
+        let mut response = (status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(wait) = self.retry_after() {
+            // Round up: Retry-After has whole seconds, and 0 would invite an instant retry.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        if let AppError::MethodNotAllowed = self {
+            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        }
+        response.extensions_mut().insert(Failure {
+            code: self.code(),
+            message: error_chain(&self),
+        });
+        response
+    }
+}
+
+/// The error and its sources on one line, for the access log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

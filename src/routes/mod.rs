@@ -1,0 +1,6 @@
+//! HTTP handlers: documents by id, and the operational endpoints.
+
+pub mod document;
+pub mod health;
+
+pub use document::parse_id;

@@ -1,0 +1,236 @@
+//! One upstream attempt: send `GET {upstream}/{id}`, read the body within the
+//! size limit and the byte budget, validate it, and classify what happened.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode, header};
+
+use super::memory::{ByteBudget, Reservation};
+use crate::document::{self, DocumentType, Rejection};
+
+/// A validated document, with the bytes it holds reserved in the byte budget.
+#[derive(Debug)]
+pub struct Document {
+    pub bytes: Bytes,
+    pub doc_type: DocumentType,
+    pub reservation: Reservation,
+}
+
+/// Why an attempt did not produce a document. `outcome()` is the metric label.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    #[error("upstream answered 404")]
+    NotFound,
+    #[error("upstream answered {0}")]
+    ClientError(StatusCode),
+    #[error("upstream answered {0}")]
+    ServerError(StatusCode),
+    #[error("upstream answered 429")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("upstream redirected with {0}; redirects are not followed")]
+    Redirect(StatusCode),
+    #[error("attempt timed out")]
+    Timeout,
+    #[error("the request deadline passed")]
+    DeadlineExceeded,
+    #[error("could not connect to the upstream")]
+    Connect(#[source] reqwest::Error),
+    #[error("upstream connection failed before a response")]
+    Reset(#[source] reqwest::Error),
+    #[error("upstream body ended early")]
+    Truncated(#[source] reqwest::Error),
+    #[error("document larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Invalid(Rejection),
+    #[error("circuit breaker is open")]
+    BreakerOpen { retry_after: Duration },
+    #[error("in-flight document bytes are at their limit")]
+    OverBudget,
+}
+
+impl AttemptError {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            AttemptError::NotFound => "not_found",
+            AttemptError::ClientError(_) => "client_error",
+            AttemptError::ServerError(_) => "server_error",
+            AttemptError::RateLimited { .. } => "rate_limited",
+            AttemptError::Redirect(_) => "redirect",
+            AttemptError::Timeout | AttemptError::DeadlineExceeded => "timeout",
+            AttemptError::Connect(_) => "connect_error",
+            AttemptError::Reset(_) => "reset",
+            AttemptError::Truncated(_) => "truncated",
+            AttemptError::TooLarge { .. } => "too_large",
+            AttemptError::Invalid(_) => "invalid_document",
+            AttemptError::BreakerOpen { .. } => "breaker_open",
+            AttemptError::OverBudget => "shed",
+        }
+    }
+
+    /// Transient faults worth another attempt; everything else is final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AttemptError::ServerError(status) => matches!(status.as_u16(), 500 | 502 | 503 | 504),
+            AttemptError::RateLimited { .. }
+            | AttemptError::Timeout
+            | AttemptError::Connect(_)
+            | AttemptError::Reset(_)
+            | AttemptError::Truncated(_)
+            | AttemptError::Invalid(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the breaker should count this as the upstream failing.
+    /// A 404 is an answer, not a failure; shedding and refusals never reached it.
+    pub fn is_upstream_failure(&self) -> Option<bool> {
+        match self {
+            AttemptError::NotFound => Some(false),
+            AttemptError::BreakerOpen { .. } | AttemptError::OverBudget => None,
+            _ => Some(true),
+        }
+    }
+}
+
+/// Everything an attempt needs besides the id.
+pub struct AttemptContext<'a> {
+    pub http: &'a reqwest::Client,
+    pub url: &'a str,
+    pub headers: &'a HeaderMap,
+    pub max_document_size: u64,
+    pub byte_budget: &'a ByteBudget,
+}
+
+/// Sends one request and reads and validates the whole body; no timeout here.
+pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptError> {
+    let response = ctx
+        .http
+        .get(ctx.url)
+        .headers(ctx.headers.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_connect() {
+                AttemptError::Connect(e)
+            } else {
+                AttemptError::Reset(e)
+            }
+        })?;
+
+    let status = response.status();
+    if !status.is_success() {
+        return Err(match status {
+            StatusCode::NOT_FOUND => AttemptError::NotFound,
+            StatusCode::TOO_MANY_REQUESTS => AttemptError::RateLimited {
+                retry_after: retry_after(response.headers(), SystemTime::now()),
+            },
+            s if s.is_redirection() => AttemptError::Redirect(s),
+            s if s.is_server_error() => AttemptError::ServerError(s),
+            s => AttemptError::ClientError(s),
+        });
+    }
+
+    let declared = response.content_length();
+    if declared.is_some_and(|len| len > ctx.max_document_size) {
+        return Err(AttemptError::TooLarge {
+            limit: ctx.max_document_size,
+        });
+    }
+    let label = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+
+    let mut reservation = ctx
+        .byte_budget
+        .reserve(declared.unwrap_or(0))
+        .ok_or(AttemptError::OverBudget)?;
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    let mut response = response;
+    while let Some(chunk) = response.chunk().await.map_err(AttemptError::Truncated)? {
+        let len = (body.len() + chunk.len()) as u64;
+        if len > ctx.max_document_size {
+            return Err(AttemptError::TooLarge {
+                limit: ctx.max_document_size,
+            });
+        }
+        if !reservation.grow_to(len) {
+            return Err(AttemptError::OverBudget);
+        }
+        body.extend_from_slice(&chunk);
+    }
+
+    let bytes = body.freeze();
+    let doc_type = document::validate(&bytes).map_err(AttemptError::Invalid)?;
+    if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
+        tracing::warn!(upstream_content_type = %label, served_type = doc_type.mime(), "upstream mislabelled a document");
+        metrics::counter!(crate::metrics::CONTENT_TYPE_MISMATCH).increment(1);
+    }
+    Ok(Document {
+        bytes,
+        doc_type,
+        reservation,
+    })
+}
+
+fn label_matches(label: &str, doc_type: DocumentType) -> bool {
+    let essence = label.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case(doc_type.mime())
+}
+
+/// Parses Retry-After in either form: delta-seconds or an HTTP-date.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(3)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        headers.insert(header::RETRY_AFTER, later.parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(7)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(7));
+        headers.insert(header::RETRY_AFTER, past.parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
+        headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn labels_compare_by_essence() {
+        assert!(label_matches("application/pdf", DocumentType::Pdf));
+        assert!(label_matches(
+            "Image/PNG; charset=binary",
+            DocumentType::Png
+        ));
+        assert!(!label_matches("application/pdf", DocumentType::Png));
+        assert!(!label_matches("text/html", DocumentType::Pdf));
+    }
+
+    #[test]
+    fn only_transient_faults_are_retried() {
+        assert!(AttemptError::ServerError(StatusCode::BAD_GATEWAY).is_transient());
+        assert!(!AttemptError::ServerError(StatusCode::NOT_IMPLEMENTED).is_transient());
+        assert!(!AttemptError::NotFound.is_transient());
+        assert!(!AttemptError::ClientError(StatusCode::FORBIDDEN).is_transient());
+        assert!(!AttemptError::Redirect(StatusCode::FOUND).is_transient());
+        assert!(AttemptError::Invalid(Rejection::Empty).is_transient());
+        assert!(!AttemptError::TooLarge { limit: 1 }.is_transient());
+        assert!(!AttemptError::DeadlineExceeded.is_transient());
+    }
+}

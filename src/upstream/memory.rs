@@ -1,0 +1,84 @@
+//! The byte budget: a cap on document bytes buffered across all requests, so
+//! memory stays bounded however many clients ask for large documents at once.
+//! A reservation is held until the response body carrying the bytes is dropped.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+#[derive(Clone)]
+pub struct ByteBudget {
+    bytes: Arc<Semaphore>,
+}
+
+/// Bytes held in the budget; released on drop.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<Semaphore>,
+    permit: Option<OwnedSemaphorePermit>,
+    held: u64,
+}
+
+impl ByteBudget {
+    /// `limit` must fit in u32 (the config refuses more than 4 GiB).
+    pub fn new(limit: u64) -> Self {
+        ByteBudget {
+            bytes: Arc::new(Semaphore::new(limit as usize)),
+        }
+    }
+
+    /// Reserves `bytes` now; `None` when the budget cannot hold them.
+    pub fn reserve(&self, bytes: u64) -> Option<Reservation> {
+        let mut reservation = Reservation {
+            budget: self.bytes.clone(),
+            permit: None,
+            held: 0,
+        };
+        reservation.grow_to(bytes).then_some(reservation)
+    }
+
+    pub fn available(&self) -> usize {
+        self.bytes.available_permits()
+    }
+}
+
+impl Reservation {
+    /// Grows the reservation to `total` bytes; false when the budget is spent.
+    pub fn grow_to(&mut self, total: u64) -> bool {
+        if total <= self.held {
+            return true;
+        }
+        let Ok(extra) = u32::try_from(total - self.held) else {
+            return false;
+        };
+        match self.budget.clone().try_acquire_many_owned(extra) {
+            Ok(permit) => {
+                match &mut self.permit {
+                    Some(held) => held.merge(permit),
+                    None => self.permit = Some(permit),
+                }
+                self.held = total;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_are_bounded_and_released_on_drop() {
+        let budget = ByteBudget::new(100);
+        let mut a = budget.reserve(60).unwrap();
+        assert!(budget.reserve(50).is_none());
+        assert!(a.grow_to(90));
+        assert!(!a.grow_to(101));
+        assert_eq!(budget.available(), 10);
+        drop(a);
+        assert_eq!(budget.available(), 100);
+        assert!(budget.reserve(0).is_some());
+    }
+}
