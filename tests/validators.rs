@@ -1,0 +1,801 @@
+//! The document validators against real producers' files (tests/fixtures/,
+//! written by scripts/fixtures/generate.py) and against the damage a proxy
+//! meets: truncation, bit flips, shifted offsets, lossy text decoding, error
+//! pages. Every fixture must be accepted; every damaged variant refused.
+
+use std::path::Path;
+
+use docproxy::document::{
+    DocumentType, PdfError, PngError, REJECTION_REASONS, Rejection, validate,
+};
+use proptest::prelude::*;
+
+fn fixtures(kind: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("directory entry").path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("fixture readable"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn all_fixtures() -> Vec<(String, Vec<u8>, DocumentType)> {
+    let pdfs = fixtures("pdf")
+        .into_iter()
+        .map(|(n, b)| (n, b, DocumentType::Pdf));
+    let pngs = fixtures("png")
+        .into_iter()
+        .map(|(n, b)| (n, b, DocumentType::Png));
+    pdfs.chain(pngs).collect()
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[track_caller]
+fn assert_rejected(name: &str, what: &str, bytes: &[u8]) -> Rejection {
+    match validate(bytes) {
+        Ok(t) => panic!("{name}: {what}: accepted as {t:?}"),
+        Err(e) => {
+            assert!(
+                REJECTION_REASONS.contains(&e.reason()),
+                "{name}: unlisted reason {}",
+                e.reason()
+            );
+            e
+        }
+    }
+}
+
+// --- Acceptance --------------------------------------------------------------
+
+#[test]
+fn every_real_producer_fixture_is_accepted_with_its_type() {
+    let all = all_fixtures();
+    assert!(
+        all.iter().filter(|f| f.2 == DocumentType::Pdf).count() >= 10,
+        "PDF fixtures missing"
+    );
+    assert!(
+        all.iter().filter(|f| f.2 == DocumentType::Png).count() >= 10,
+        "PNG fixtures missing"
+    );
+    for (name, bytes, expected) in &all {
+        assert_eq!(validate(bytes).as_ref(), Ok(expected), "{name}");
+    }
+}
+
+#[test]
+fn type_comes_from_the_bytes_and_mime_matches() {
+    for (name, bytes, expected) in all_fixtures() {
+        let t = validate(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(t, expected);
+        let mime = match expected {
+            DocumentType::Pdf => "application/pdf",
+            DocumentType::Png => "image/png",
+        };
+        assert_eq!(t.mime(), mime);
+    }
+}
+
+#[test]
+fn trailing_whitespace_after_eof_marker_is_accepted() {
+    let (name, mut pdf) = fixtures("pdf").remove(0);
+    pdf.extend_from_slice(b"\r\n\0\n");
+    assert_eq!(validate(&pdf), Ok(DocumentType::Pdf), "{name}");
+}
+
+// --- Truncation --------------------------------------------------------------
+
+/// Offsets to cut at: every one near both ends, a stride in between.
+fn cut_points(len: usize) -> impl Iterator<Item = usize> {
+    (0..len).filter(move |&i| i < 96 || i + 96 > len || i % 7 == 0)
+}
+
+#[test]
+fn every_truncated_png_is_rejected() {
+    for (name, png) in fixtures("png") {
+        for cut in 0..png.len() {
+            assert_rejected(&name, &format!("cut at {cut}"), &png[..cut]);
+        }
+    }
+}
+
+#[test]
+fn truncated_pdfs_are_rejected_unless_cut_at_an_earlier_revision() {
+    for (name, pdf) in fixtures("pdf") {
+        for cut in cut_points(pdf.len()) {
+            let prefix = &pdf[..cut];
+            let trimmed = prefix.trim_ascii_end();
+            if trimmed.ends_with(b"%%EOF") && validate(prefix).is_ok() {
+                // An incremental update cut off whole leaves the previous
+                // revision, which is a complete PDF in its own right.
+                continue;
+            }
+            assert_rejected(&name, &format!("cut at {cut}"), prefix);
+        }
+    }
+}
+
+#[test]
+fn truncation_just_before_the_end_is_an_eof_marker_rejection() {
+    for (name, pdf) in fixtures("pdf") {
+        let end = pdf.trim_ascii_end().len();
+        let e = assert_rejected(&name, "cut in %%EOF", &pdf[..end - 2]);
+        assert_eq!(e, Rejection::Pdf(PdfError::EofMarker), "{name}");
+    }
+}
+
+// --- Bit flips ---------------------------------------------------------------
+
+#[test]
+fn every_single_bit_flip_in_a_png_is_rejected() {
+    for (name, png) in fixtures("png") {
+        for pos in 0..png.len() {
+            let mut damaged = png.clone();
+            damaged[pos] ^= 1 << (pos % 8);
+            assert_rejected(&name, &format!("bit flip at {pos}"), &damaged);
+        }
+    }
+}
+
+#[test]
+fn crc_damage_is_reported_as_such() {
+    for (name, png) in fixtures("png") {
+        let mut damaged = png.clone();
+        let last = damaged.len() - 1; // IEND's CRC
+        damaged[last] ^= 0x40;
+        let e = assert_rejected(&name, "IEND CRC", &damaged);
+        assert_eq!(e.reason(), "png_chunk_crc", "{name}");
+    }
+}
+
+/// Data ranges of the streams whose only or first filter is FlateDecode.
+fn flate_streams(pdf: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut at = 0;
+    while let Some(hit) = find(pdf, b"/FlateDecode", at) {
+        at = hit + 1;
+        let before = pdf[..hit].trim_ascii_end();
+        let before = before.strip_suffix(b"[").unwrap_or(before).trim_ascii_end();
+        if !before.ends_with(b"/Filter") {
+            continue;
+        }
+        let Some(kw) = find(pdf, b"stream", hit) else {
+            continue;
+        };
+        let mut start = kw + b"stream".len();
+        if pdf[start] == b'\r' {
+            start += 1;
+        }
+        if pdf[start] == b'\n' {
+            start += 1;
+        }
+        let Some(end) = find(pdf, b"endstream", start) else {
+            continue;
+        };
+        if end > start {
+            ranges.push(start..end);
+        }
+    }
+    ranges
+}
+
+fn inflate(data: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
+}
+
+#[test]
+fn bit_flips_inside_flate_streams_are_rejected() {
+    let mut streams_damaged = 0;
+    for (name, pdf) in fixtures("pdf") {
+        for range in flate_streams(&pdf) {
+            let len = range.len();
+            for k in 0..8 {
+                let pos = range.start + (len * k) / 8;
+                let mut damaged = pdf.clone();
+                damaged[pos] ^= 1 << k;
+                if validate(&damaged).is_ok() {
+                    // Only a flip in the padding bits of the last deflate
+                    // byte may pass: it changes nothing a reader decodes.
+                    assert_eq!(
+                        inflate(&damaged[range.clone()]),
+                        inflate(&pdf[range.clone()]),
+                        "{name}: flip at {pos}"
+                    );
+                    assert!(
+                        inflate(&pdf[range.clone()]).is_some(),
+                        "{name}: stream {range:?}"
+                    );
+                }
+            }
+            streams_damaged += 1;
+        }
+    }
+    assert!(
+        streams_damaged >= 30,
+        "only {streams_damaged} Flate streams found in the fixtures"
+    );
+}
+
+// --- Offsets -----------------------------------------------------------------
+
+#[test]
+fn shifted_classic_xref_entries_are_rejected() {
+    let mut entries_shifted = 0;
+    for (name, pdf) in fixtures("pdf") {
+        // Entries of every classic table: `nnnnnnnnnn ggggg n`.
+        let mut at = 0;
+        while let Some(hit) = find(&pdf, b" n", at) {
+            at = hit + 2;
+            let Some(start) = hit.checked_sub(16) else {
+                continue;
+            };
+            let entry = &pdf[start..hit];
+            let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+            if !(digits(&entry[..10]) && entry[10] == b' ' && digits(&entry[11..])) {
+                continue;
+            }
+            let offset: usize = std::str::from_utf8(&entry[..10]).unwrap().parse().unwrap();
+            for shifted in [offset - 1, offset + 1] {
+                let mut damaged = pdf.clone();
+                damaged[start..start + 10].copy_from_slice(format!("{shifted:010}").as_bytes());
+                let e = assert_rejected(
+                    &name,
+                    &format!("entry at {start} shifted to {shifted}"),
+                    &damaged,
+                );
+                assert_eq!(e.reason(), "pdf_xref", "{name}: {e}");
+            }
+            entries_shifted += 1;
+        }
+    }
+    assert!(
+        entries_shifted >= 50,
+        "only {entries_shifted} classic xref entries found"
+    );
+}
+
+#[test]
+fn shifted_startxref_is_rejected() {
+    for (name, pdf) in fixtures("pdf") {
+        let at = rfind(&pdf, b"startxref").expect("startxref") + b"startxref".len();
+        let digits_start = at + pdf[at..].iter().position(u8::is_ascii_digit).unwrap();
+        let digits_len = pdf[digits_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let value: usize = std::str::from_utf8(&pdf[digits_start..digits_start + digits_len])
+            .unwrap()
+            .parse()
+            .unwrap();
+        for shifted in [value - 1, value + 1, value + 1000, 0] {
+            let mut damaged = pdf[..digits_start].to_vec();
+            damaged.extend_from_slice(shifted.to_string().as_bytes());
+            damaged.extend_from_slice(&pdf[digits_start + digits_len..]);
+            assert_rejected(&name, &format!("startxref {shifted}"), &damaged);
+        }
+    }
+}
+
+#[test]
+fn a_byte_inserted_or_removed_in_the_body_is_rejected() {
+    for (name, pdf) in fixtures("pdf") {
+        let first_obj = find(&pdf, b" 0 obj", 0).expect("an object");
+        for at in [first_obj, pdf.len() / 2] {
+            let mut inserted = pdf.clone();
+            inserted.insert(at, b' ');
+            assert_rejected(&name, &format!("space inserted at {at}"), &inserted);
+        }
+        let mut removed = pdf.clone();
+        removed.remove(pdf.len() / 3);
+        assert_rejected(&name, "byte removed", &removed);
+    }
+}
+
+// --- Lossy text decoding, error pages ----------------------------------------
+
+/// What a proxy that handles the body as text does to it: invalid UTF-8
+/// becomes U+FFFD (EF BF BD), CRs become LFs, and a hand-"fixed" root.
+fn lossy(bytes: &[u8], cr_to_lf: bool, zero_root: bool) -> Vec<u8> {
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    if cr_to_lf {
+        text = text.replace('\r', "\n");
+    }
+    if zero_root {
+        if let Some(at) = text.find("/Root ") {
+            let end = at + text[at..].find(" R").unwrap_or(6);
+            text.replace_range(at..end, "/Root 00 0");
+        }
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn lossy_utf8_damage_is_rejected() {
+    let mut changed = 0;
+    for (name, bytes, _) in all_fixtures() {
+        for (cr, root) in [(false, false), (true, false), (true, true)] {
+            let damaged = lossy(&bytes, cr, root);
+            if damaged == bytes {
+                continue;
+            }
+            changed += 1;
+            assert_rejected(
+                &name,
+                &format!("lossy utf-8 (cr_to_lf {cr}, zero root {root})"),
+                &damaged,
+            );
+        }
+    }
+    assert!(
+        changed >= 60,
+        "only {changed} lossy variants differ from their fixture"
+    );
+}
+
+#[test]
+fn zeroed_root_reference_is_a_root_rejection() {
+    let (name, pdf) = fixtures("pdf")
+        .into_iter()
+        .find(|(n, _)| n == "reportlab-uncompressed.pdf")
+        .unwrap();
+    let root_at = rfind(&pdf, b"/Root ").unwrap();
+    // Same length: "/Root 7 0 R" becomes "/Root 0 0 R", object 0 is always free.
+    let mut damaged = pdf.clone();
+    damaged[root_at + 6] = b'0';
+    let e = assert_rejected(&name, "root 0", &damaged);
+    assert_eq!(e.reason(), "pdf_root", "{e}");
+}
+
+#[test]
+fn non_documents_are_rejected() {
+    let cases: [(&[u8], &str); 6] = [
+        (b"", "empty"),
+        (
+            b"<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>\n",
+            "unknown_format",
+        ),
+        (b"{\"error\":\"not found\"}", "unknown_format"),
+        (b"  %PDF-1.4\n", "unknown_format"),
+        (b"%PDF-1.4\n", "pdf_eof_marker"),
+        (b"\x89PNG\r\n\x1a\n", "png_missing_idat"),
+    ];
+    for (bytes, reason) in cases {
+        assert_eq!(
+            assert_rejected("literal", "non-document", bytes).reason(),
+            reason,
+            "{bytes:?}"
+        );
+    }
+}
+
+// --- Hand-built PDFs: the structural rules one by one ------------------------
+
+/// A one-page PDF with correct offsets; `extra` objects are appended after
+/// the catalog (as `(num, body)`), `trailer_extra` goes into the trailer.
+fn build_pdf(root_body: &str, extra: &[(u32, &str)], trailer_extra: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut objects = vec![(1u32, root_body.to_string())];
+    objects.extend(extra.iter().map(|(n, b)| (*n, b.to_string())));
+    let mut offsets = Vec::new();
+    for (num, body) in &objects {
+        offsets.push((*num, out.len()));
+        out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let size = objects.iter().map(|o| o.0).max().unwrap_or(0) + 1;
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
+    for num in 1..size {
+        match offsets.iter().find(|o| o.0 == num) {
+            Some((_, off)) => out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes()),
+            None => out.extend_from_slice(b"0000000000 00000 f \n"),
+        }
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {size} /Root 1 0 R {trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn flate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data).unwrap();
+    z.finish().unwrap()
+}
+
+const CATALOG: &str = "<< /Type /Catalog /Pages 2 0 R >>";
+const PAGES: &str = "<< /Type /Pages /Kids [] /Count 0 >>";
+
+#[test]
+fn minimal_hand_built_pdf_is_accepted() {
+    let pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+    assert_eq!(
+        validate(&pdf),
+        Ok(DocumentType::Pdf),
+        "{}",
+        String::from_utf8_lossy(&pdf)
+    );
+}
+
+#[test]
+fn structural_rules_are_enforced() {
+    let reason = |pdf: &[u8]| validate(pdf).map_err(|e| e.reason());
+    assert_eq!(
+        reason(&build_pdf("<< /Type /Pages >>", &[], "")),
+        Err("pdf_root")
+    );
+    assert_eq!(reason(&build_pdf("[1 2 3]", &[], "")), Err("pdf_root"));
+    assert_eq!(
+        reason(&build_pdf(CATALOG, &[(2, "<< /A (unterminated >>")], "")),
+        Err("pdf_object")
+    );
+    assert_eq!(
+        reason(&build_pdf(CATALOG, &[(2, &"[".repeat(10_000))], "")),
+        Err("pdf_object")
+    );
+    assert_eq!(
+        reason(&build_pdf(CATALOG, &[(2, PAGES)], "/Encrypt << >>")),
+        Err("pdf_encrypted")
+    );
+    // A /Prev loop: the section points at itself.
+    let pdf = build_pdf(CATALOG, &[(2, PAGES)], "/Prev XREF");
+    let xref = rfind(&pdf, b"xref\n0 ").unwrap();
+    let text = String::from_utf8(pdf)
+        .unwrap()
+        .replace("/Prev XREF", &format!("/Prev {xref:<4}"));
+    assert_eq!(reason(text.as_bytes()), Err("pdf_xref"));
+    // Trailing garbage after %%EOF, or the header somewhere else.
+    let mut pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+    pdf.extend_from_slice(b"<html>");
+    assert_eq!(reason(&pdf), Err("pdf_eof_marker"));
+    let pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+    let mut versioned = pdf.clone();
+    versioned[5..8].copy_from_slice(b"3.0");
+    assert_eq!(reason(&versioned), Err("pdf_header"));
+}
+
+#[test]
+fn stream_length_must_end_at_endstream_and_flate_must_finish() {
+    let stream = |len: usize, bytes: &str| {
+        format!("<< /Length {len} /Filter /FlateDecode >>\nstream\n{bytes}\nendstream")
+    };
+    let reason = |body: &str| {
+        validate(&build_pdf(CATALOG, &[(2, PAGES), (3, body)], "")).map_err(|e| e.reason())
+    };
+    assert_eq!(reason(&stream(3, "abc")), Err("pdf_stream"), "not zlib");
+    assert_eq!(
+        reason(&stream(2, "abc")),
+        Err("pdf_stream"),
+        "short /Length"
+    );
+    assert_eq!(reason(&stream(9, "abc")), Err("pdf_stream"), "long /Length");
+    let plain = "<< /Length 3 >>\nstream\nabc\nendstream";
+    assert_eq!(reason(plain), Ok(DocumentType::Pdf));
+    let indirect = "<< /Length 4 0 R >>\nstream\nabc\nendstream";
+    let pdf = build_pdf(CATALOG, &[(2, PAGES), (3, indirect), (4, "3")], "");
+    assert_eq!(validate(&pdf), Ok(DocumentType::Pdf));
+    let pdf = build_pdf(CATALOG, &[(2, PAGES), (3, indirect), (4, "5")], "");
+    assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
+    let pdf = build_pdf(CATALOG, &[(2, PAGES), (3, indirect), (4, "(three)")], "");
+    assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
+}
+
+#[test]
+fn flate_stream_in_the_last_object_must_inflate_completely() {
+    let build = |data: &[u8]| {
+        let mut pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+        let xref = find(&pdf, b"\nxref\n", 0).unwrap() + 1;
+        let mut obj = format!(
+            "3 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            data.len()
+        )
+        .into_bytes();
+        obj.extend_from_slice(data);
+        obj.extend_from_slice(b"\nendstream\nendobj\n");
+        let tail = String::from_utf8(pdf.split_off(xref)).unwrap();
+        let new_xref = xref + obj.len();
+        let tail = tail
+            .replace("0 3\n", "0 4\n")
+            .replace("trailer", &format!("{xref:010} 00000 n \ntrailer"))
+            .replace("/Size 3", "/Size 4")
+            .replace(
+                &format!("startxref\n{xref}\n"),
+                &format!("startxref\n{new_xref}\n"),
+            );
+        pdf.extend_from_slice(&obj);
+        pdf.extend_from_slice(tail.as_bytes());
+        pdf
+    };
+    let data = flate(&b"0 0 m 100 100 l S\n".repeat(50));
+    assert_eq!(validate(&build(&data)), Ok(DocumentType::Pdf));
+    let truncated = &data[..data.len() - 3];
+    assert_eq!(
+        validate(&build(truncated)).map_err(|e| e.reason()),
+        Err("pdf_stream")
+    );
+    let mut flipped = data.clone();
+    flipped[data.len() / 2] ^= 0x10;
+    assert_eq!(
+        validate(&build(&flipped)).map_err(|e| e.reason()),
+        Err("pdf_stream")
+    );
+    let mut trailing = data.clone();
+    trailing.extend_from_slice(b"junk");
+    assert_eq!(
+        validate(&build(&trailing)).map_err(|e| e.reason()),
+        Err("pdf_stream")
+    );
+}
+
+// --- Hand-built PNGs ---------------------------------------------------------
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut h = crc32fast::Hasher::new();
+    h.update(kind);
+    h.update(data);
+    out.extend_from_slice(&h.finalize().to_be_bytes());
+    out
+}
+
+fn ihdr(w: u32, h: u32, depth: u8, colour: u8, interlace: u8) -> Vec<u8> {
+    let mut d = w.to_be_bytes().to_vec();
+    d.extend_from_slice(&h.to_be_bytes());
+    d.extend_from_slice(&[depth, colour, 0, 0, interlace]);
+    chunk(b"IHDR", &d)
+}
+
+/// A 2x2 8-bit greyscale image: two scanlines of filter byte + two pixels.
+fn grey_2x2(chunks_between: &[Vec<u8>]) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(ihdr(2, 2, 8, 0, 0));
+    for c in chunks_between {
+        png.extend_from_slice(c);
+    }
+    png.extend(chunk(b"IDAT", &flate(&[0, 10, 20, 1, 5, 5])));
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+#[test]
+fn png_structural_rules_are_enforced() {
+    let reason = |png: &[u8]| validate(png).map_err(|e| e.reason());
+    assert_eq!(reason(&grey_2x2(&[])), Ok(DocumentType::Png));
+    assert_eq!(
+        reason(&grey_2x2(&[chunk(b"tEXt", b"k\0v")])),
+        Ok(DocumentType::Png)
+    );
+    assert_eq!(
+        reason(&grey_2x2(&[chunk(b"QUUX", b"")])),
+        Err("png_chunk_layout"),
+        "unknown critical chunk"
+    );
+    assert_eq!(
+        reason(&grey_2x2(&[chunk(b"PLTE", &[0; 3])])),
+        Err("png_chunk_layout"),
+        "PLTE in greyscale"
+    );
+    assert_eq!(
+        reason(&grey_2x2(&[ihdr(2, 2, 8, 0, 0)])),
+        Err("png_chunk_layout"),
+        "second IHDR"
+    );
+
+    let mut trailing = grey_2x2(&[]);
+    trailing.push(0);
+    assert_eq!(
+        reason(&trailing),
+        Err("png_chunk_layout"),
+        "data after IEND"
+    );
+
+    let mut no_iend = grey_2x2(&[]);
+    no_iend.truncate(no_iend.len() - 12);
+    assert_eq!(reason(&no_iend), Err("png_missing_iend"));
+
+    let sig = b"\x89PNG\r\n\x1a\n".to_vec();
+    let no_idat = [sig.clone(), ihdr(2, 2, 8, 0, 0), chunk(b"IEND", b"")].concat();
+    assert_eq!(reason(&no_idat), Err("png_missing_idat"));
+
+    let split = |first: &[u8], second: &[u8], between: Option<Vec<u8>>| {
+        let mut png = [sig.clone(), ihdr(2, 2, 8, 0, 0), chunk(b"IDAT", first)].concat();
+        png.extend(between.unwrap_or_default());
+        png.extend(chunk(b"IDAT", second));
+        png.extend(chunk(b"IEND", b""));
+        png
+    };
+    let z = flate(&[0, 10, 20, 1, 5, 5]);
+    let (a, b) = z.split_at(4);
+    assert_eq!(
+        reason(&split(a, b, None)),
+        Ok(DocumentType::Png),
+        "IDAT split across chunks"
+    );
+    assert_eq!(
+        reason(&split(a, b, Some(chunk(b"tEXt", b"k\0v")))),
+        Err("png_image_data"),
+        "zlib cut by a chunk"
+    );
+    assert_eq!(
+        reason(&split(&z, b"", Some(chunk(b"tEXt", b"k\0v")))),
+        Err("png_chunk_layout"),
+        "IDATs not consecutive"
+    );
+
+    for (w, h, depth, colour, why) in [
+        (0, 2, 8, 0, "zero width"),
+        (2, 2, 3, 0, "bad depth"),
+        (2, 2, 8, 1, "bad colour type"),
+        (2, 2, 16, 3, "16-bit palette"),
+        (1 << 30, 1 << 30, 8, 6, "too large"),
+    ] {
+        let png = [
+            sig.clone(),
+            ihdr(w, h, depth, colour, 0),
+            chunk(b"IEND", b""),
+        ]
+        .concat();
+        assert_eq!(reason(&png), Err("png_ihdr"), "{why}");
+    }
+
+    let image = |raw: &[u8], w: u32, h: u32| {
+        [
+            sig.clone(),
+            ihdr(w, h, 8, 0, 0),
+            chunk(b"IDAT", &flate(raw)),
+            chunk(b"IEND", b""),
+        ]
+        .concat()
+    };
+    assert_eq!(
+        reason(&image(&[0, 10, 20, 1, 5, 5], 2, 2)),
+        Ok(DocumentType::Png)
+    );
+    assert_eq!(
+        reason(&image(&[0, 10, 20, 1, 5], 2, 2)),
+        Err("png_image_data"),
+        "short"
+    );
+    assert_eq!(
+        reason(&image(&[0, 10, 20, 1, 5, 5, 0], 2, 2)),
+        Err("png_image_data"),
+        "long"
+    );
+    assert_eq!(
+        reason(&image(&[0, 10, 20, 7, 5, 5], 2, 2)),
+        Err("png_image_data"),
+        "bad filter type"
+    );
+    assert_eq!(
+        reason(&image(&[0, 10, 20, 1, 5, 5], 2, 3)),
+        Err("png_image_data"),
+        "IHDR says 3 rows"
+    );
+}
+
+#[test]
+fn rejection_display_names_the_problem() {
+    let e = Rejection::Png(PngError::ChunkCrc {
+        chunk: *b"IDAT",
+        offset: 33,
+    });
+    assert_eq!(
+        e.to_string(),
+        "invalid PNG: CRC mismatch in chunk IDAT at offset 33"
+    );
+    assert_eq!(e.reason(), "png_chunk_crc");
+}
+
+// --- Property tests: never a panic -------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(usize, u8),
+    Set(usize, u8),
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Truncate(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 0u8..8).prop_map(|(p, b)| Mutation::Flip(p, b)),
+        (any::<usize>(), any::<u8>()).prop_map(|(p, v)| Mutation::Set(p, v)),
+        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(p, v)| Mutation::Insert(p, v)),
+        (any::<usize>(), 1usize..64).prop_map(|(p, n)| Mutation::Delete(p, n)),
+        any::<usize>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
+    let len = bytes.len().max(1);
+    match m {
+        Mutation::Flip(p, bit) => {
+            if let Some(b) = bytes.get_mut(p % len) {
+                *b ^= 1 << bit;
+            }
+        }
+        Mutation::Set(p, v) => {
+            if let Some(b) = bytes.get_mut(p % len) {
+                *b = *v;
+            }
+        }
+        Mutation::Insert(p, v) => {
+            let at = p % (bytes.len() + 1);
+            bytes.splice(at..at, v.iter().copied());
+        }
+        Mutation::Delete(p, n) => {
+            let at = p % len;
+            let end = (at + n).min(bytes.len());
+            if at < end {
+                bytes.drain(at..end);
+            }
+        }
+        Mutation::Truncate(p) => bytes.truncate(p % len),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 384, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_documents_are_valid_or_rejected_never_a_panic(
+        pick in any::<prop::sample::Index>(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let all = all_fixtures();
+        let (_, original, kind) = &all[pick.index(all.len())];
+        let mut bytes = original.clone();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        match validate(&bytes) {
+            Ok(t) => prop_assert_eq!(t, *kind),
+            Err(e) => prop_assert!(REJECTION_REASONS.contains(&e.reason())),
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        prefix in prop::sample::select(vec![&b""[..], b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n"]),
+        body in prop::collection::vec(any::<u8>(), 0..512),
+        suffix in prop::sample::select(vec![&b""[..], b"\nstartxref\n9\n%%EOF\n", b"trailer\n<< /Root 1 0 R >>\nstartxref\n0\n%%EOF"]),
+    ) {
+        let bytes = [prefix, &body[..], suffix].concat();
+        if let Err(e) = validate(&bytes) {
+            prop_assert!(REJECTION_REASONS.contains(&e.reason()));
+        }
+    }
+}
