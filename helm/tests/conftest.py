@@ -76,3 +76,14 @@ def ci_values_files() -> list[tuple[str, Path | None]]:
 def case_id(case: tuple[str, Path | None]) -> str:
     chart, values = case
     return f"{chart}:{values.name if values else 'defaults'}"
+
+
+def notes(chart: str, *values_files: str | Path, release: str = "test") -> str:
+    """NOTES.txt as `helm install` prints it (a client-side dry run: no cluster needed)."""
+    cmd = [helm_binary(), "install", release, str(HELM_DIR / chart), "--namespace", NAMESPACE, "--dry-run=client"]
+    for f in values_files:
+        cmd += ["--values", str(f)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise HelmError(proc.stderr)
+    return proc.stdout.split("NOTES:\n", 1)[1]

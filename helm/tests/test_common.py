@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import by_kind, case_id, ci_values_files, one, render, workload
+from conftest import by_kind, case_id, ci_values_files, notes, one, render, workload
 
 CASES = ci_values_files()
 HEALTH_PATHS = {
@@ -108,3 +108,12 @@ def test_image_digest_wins_over_tag(chart):
     assert image == f"ghcr.io/docproxy/{chart}@{digest}"
     container = workload(render(chart, sets={"image.tag": "9.9.9"}))
     assert container["spec"]["template"]["spec"]["containers"][0]["image"] == f"ghcr.io/docproxy/{chart}:9.9.9"
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_notes_say_how_to_reach_the_service(case):
+    chart, values = case
+    service = one(rendered(case), "Service")
+    text = notes(chart, *([values] if values else []))
+    assert f"port-forward svc/{service['metadata']['name']}" in text
+    assert "helm test test -n docproxy" in text
