@@ -29,7 +29,10 @@ def test_termination_grace_covers_pre_stop_and_drain(grace, pre_stop):
     )
     spec = pod_spec(objects)
     assert env_of(objects)["DOCPROXY_SHUTDOWN_GRACE"] == f"{grace}s"
-    assert spec["containers"][0]["lifecycle"]["preStop"] == {"sleep": {"seconds": pre_stop}}
+    if pre_stop:
+        assert spec["containers"][0]["lifecycle"]["preStop"] == {"sleep": {"seconds": pre_stop}}
+    else:  # sleep 0 is refused by API servers before 1.33: no hook at all
+        assert "lifecycle" not in spec["containers"][0]
     # The contract: terminationGracePeriodSeconds >= grace + 10s, with the preStop sleep on top.
     assert spec["terminationGracePeriodSeconds"] >= pre_stop + grace + 10
 
