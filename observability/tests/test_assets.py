@@ -278,3 +278,15 @@ def test_compose_mounts_the_source_of_truth():
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
     datasources = yaml.safe_load((COMPOSE_DIR / "grafana" / "datasources.yaml").read_text())
     assert {d["type"] for d in datasources["datasources"]} == {"prometheus", "loki"}
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_panels_do_not_overlap(name):
+    cells = {}
+    for panel in panels(DASHBOARDS[name]):
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
