@@ -7,6 +7,13 @@ resource "aws_s3_bucket" "loki" {
   #checkov:skip=CKV_AWS_18:Only Loki's Pod Identity role can reach the bucket; server access logs would need a second, unmonitored bucket (use CloudTrail data events if audit is required).
   bucket        = "${local.cluster_name}-loki-${local.account_id}-${local.region}"
   force_destroy = var.loki_bucket_force_destroy
+
+  lifecycle {
+    precondition {
+      condition     = length("${local.cluster_name}-loki-${local.account_id}-${local.region}") <= 63
+      error_message = "The Loki bucket name would exceed 63 characters: shorten name or environment."
+    }
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "loki" {

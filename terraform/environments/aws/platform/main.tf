@@ -15,6 +15,24 @@ locals {
   cluster = data.terraform_remote_state.cluster.outputs
 }
 
+# EKS clusters since 1.30 come without a default StorageClass; Prometheus and
+# Loki need one for their volumes. gp3 through the EBS CSI add-on, encrypted.
+resource "kubernetes_storage_class_v1" "gp3" {
+  metadata {
+    name        = "gp3"
+    annotations = { "storageclass.kubernetes.io/is-default-class" = "true" }
+  }
+
+  storage_provisioner    = "ebs.csi.aws.com"
+  reclaim_policy         = "Delete"
+  volume_binding_mode    = "WaitForFirstConsumer"
+  allow_volume_expansion = true
+  parameters = {
+    type      = "gp3"
+    encrypted = "true"
+  }
+}
+
 module "observability" {
   source = "../../../modules/observability-stack"
 
@@ -23,6 +41,7 @@ module "observability" {
   grafana_admin_password  = var.grafana_admin_password
   prometheus_retention    = var.prometheus_retention
   prometheus_storage_size = var.prometheus_storage_size
+  storage_class_name      = kubernetes_storage_class_v1.gp3.metadata[0].name
   loki_s3 = {
     bucket = local.cluster.loki_bucket_name
     region = local.cluster.region

@@ -300,3 +300,14 @@ run "rejects_bad_node_group_size" {
 
   expect_failures = [var.node_group_size]
 }
+
+run "rejects_bucket_name_over_63_characters" {
+  command = plan
+
+  variables {
+    name        = "abcdefghijklmnopqrstu"
+    environment = "abcdefghijklmnop"
+  }
+
+  expect_failures = [aws_s3_bucket.loki]
+}
