@@ -279,6 +279,13 @@ mod tests {
         (b, transitions)
     }
 
+    /// Fails calls until the breaker opens (four, by the failure rate).
+    fn trip(b: &CircuitBreaker) {
+        while b.state() != BreakerState::Open {
+            call(b, false);
+        }
+    }
+
     fn call(b: &CircuitBreaker, ok: bool) {
         let permit = b.try_acquire().expect("admitted");
         if ok {
@@ -322,9 +329,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn half_open_probes_close_it_on_success() {
         let (b, transitions) = breaker();
-        for _ in 0..5 {
-            call(&b, false);
-        }
+        trip(&b);
         tokio::time::advance(Duration::from_secs(13)).await;
         let p1 = b.try_acquire().expect("probe 1");
         assert_eq!(b.state(), BreakerState::HalfOpen);
@@ -344,9 +349,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failed_probe_reopens_for_longer() {
         let (b, _) = breaker();
-        for _ in 0..5 {
-            call(&b, false);
-        }
+        trip(&b);
         tokio::time::advance(Duration::from_secs(13)).await;
         call(&b, false);
         assert_eq!(b.state(), BreakerState::Open);
@@ -360,9 +363,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn dropped_probe_frees_its_slot() {
         let (b, _) = breaker();
-        for _ in 0..5 {
-            call(&b, false);
-        }
+        trip(&b);
         tokio::time::advance(Duration::from_secs(13)).await;
         let p1 = b.try_acquire().unwrap();
         let _p2 = b.try_acquire().unwrap();
@@ -378,9 +379,7 @@ mod tests {
     async fn late_outcomes_from_an_earlier_state_are_ignored() {
         let (b, _) = breaker();
         let slow = b.try_acquire().unwrap();
-        for _ in 0..5 {
-            call(&b, false);
-        }
+        trip(&b);
         assert_eq!(b.state(), BreakerState::Open);
         slow.success();
         assert_eq!(b.state(), BreakerState::Open);

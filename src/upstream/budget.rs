@@ -98,7 +98,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_floor_allows_retries_at_low_traffic() {
-        let budget = RetryBudget::new(0.2, 2);
+        let budget = RetryBudget::new(0.0, 2);
         budget.deposit();
         assert_eq!((0..100).filter(|_| budget.try_withdraw()).count(), 20);
     }
