@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Terraform: formatting of every layer; init, validate and `terraform test` of
-# the AWS cluster layer; checkov over terraform/. Where no registry is reachable
-# (this project's CI machine) the AWS provider comes from a filesystem mirror and
-# the helm/kubernetes/kind layers get fmt and checkov only; where the registry
-# is reachable (GitHub runners) they are also initialised and validated.
-# The kind layer is applied for real by the GitHub Actions CD job.
+# the AWS cluster layer; the README tables check; checkov over terraform/.
+# Where no registry is reachable (this project's CI machine) the AWS provider
+# comes from a filesystem mirror and the helm/kubernetes/kind layers get fmt and
+# checkov only; where it is reachable (GitHub runners) they are also initialised
+# and validated. The kind layer is applied for real by the GitHub Actions CD job.
 set -euo pipefail
 # shellcheck source=.ci/lib.sh disable=SC1091
 source .ci/lib.sh
@@ -42,6 +42,10 @@ for layer in "${other_layers[@]}"; do
   terraform -chdir="$layer" init -backend=false -no-color >/dev/null
   terraform -chdir="$layer" validate -no-color
 done
+
+# The module READMEs' inputs/outputs tables are generated from the .tf files.
+need_pip 'pytest==9.2.0'
+python -m pytest -q terraform/tools
 
 need_checkov
 checkov -d terraform --framework terraform --quiet --compact --skip-download
