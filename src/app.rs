@@ -27,7 +27,7 @@ use crate::{metrics as m, telemetry};
 
 /// What every handler shares.
 pub struct AppState {
-    pub upstream: Upstream,
+    pub upstream: Arc<Upstream>,
     pub in_flight: Arc<Semaphore>,
     pub phase: PhaseCell,
     pub metrics: PrometheusHandle,
@@ -98,7 +98,7 @@ impl Application {
             .clone()
             .ok_or(StartupError::NoUpstream)?;
         let state = Arc::new(AppState {
-            upstream: Upstream::new(&config, upstream_url)?,
+            upstream: Arc::new(Upstream::new(&config, upstream_url)?),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight as usize)),
             phase: PhaseCell::new(Phase::Starting),
             metrics,

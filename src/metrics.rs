@@ -23,6 +23,7 @@ pub const CONTENT_TYPE_MISMATCH: &str = "docproxy_upstream_content_type_mismatch
 pub const BREAKER_STATE: &str = "docproxy_breaker_state";
 pub const BREAKER_TRANSITIONS: &str = "docproxy_breaker_transitions_total";
 pub const REQUESTS_SHED: &str = "docproxy_requests_shed_total";
+pub const REQUESTS_COALESCED: &str = "docproxy_requests_coalesced_total";
 pub const BUILD_INFO: &str = "docproxy_build_info";
 
 /// Latency buckets for inbound requests, in seconds: fine below 100 ms where
@@ -119,6 +120,10 @@ fn describe_all() {
         REQUESTS_SHED,
         "Requests answered 503 at once by reason (breaker_open, in_flight, bytes)."
     );
+    describe_counter!(
+        REQUESTS_COALESCED,
+        "Requests that joined a fetch of the same id already under way instead of calling the upstream."
+    );
     describe_gauge!(BUILD_INFO, "Build information; always 1.");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -166,7 +171,10 @@ pub fn preregister() {
         counter!(BREAKER_TRANSITIONS, "to" => state).absolute(0);
     }
     counter!(UPSTREAM_RETRIES, "reason" => "invalid_document").absolute(0);
-    counter!(DOCUMENTS_REJECTED, "reason" => "unknown_format").absolute(0);
+    for reason in crate::document::REJECTION_REASONS {
+        counter!(DOCUMENTS_REJECTED, "reason" => *reason).absolute(0);
+    }
+    counter!(REQUESTS_COALESCED).absolute(0);
     counter!(RETRY_BUDGET_EXHAUSTED).absolute(0);
     counter!(CONTENT_TYPE_MISMATCH).absolute(0);
     gauge!(HTTP_IN_FLIGHT).set(0.0);

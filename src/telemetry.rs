@@ -105,6 +105,7 @@ impl Record {
                     outcome,
                     served_type = access.served_type,
                     bytes = access.bytes,
+                    coalesced = access.coalesced,
                     error,
                     "request"
                 )

@@ -16,7 +16,6 @@ use http_body::{Frame, SizeHint};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::metrics as m;
-use crate::upstream::memory::Reservation;
 use crate::upstream::{AttemptError, Document, Propagation};
 
 /// What the access log reports about a document request.
@@ -26,6 +25,7 @@ pub struct DocumentAccess {
     pub attempts: u32,
     pub served_type: Option<&'static str>,
     pub bytes: u64,
+    pub coalesced: bool,
 }
 
 pub async fn get_document(
@@ -63,6 +63,7 @@ async fn serve(
     };
     let fetch = state.upstream.fetch(id, &propagation).await;
     access.attempts = fetch.attempts;
+    access.coalesced = fetch.coalesced;
     let document = fetch.result.inspect_err(|e| match e {
         AttemptError::BreakerOpen { .. } => {
             metrics::counter!(m::REQUESTS_SHED, "reason" => "breaker_open").increment(1)
@@ -93,15 +94,15 @@ pub fn parse_id(raw: &str) -> Result<u64, &'static str> {
     raw.parse().map_err(|_| "does not fit in 64 bits")
 }
 
-fn document_response(id: u64, document: Document) -> Response {
+fn document_response(id: u64, document: Arc<Document>) -> Response {
     let mime = document.doc_type.mime();
     let extension = mime_guess::get_mime_extensions_str(mime)
         .and_then(|exts| exts.first().copied())
         .unwrap_or(document.doc_type.as_str());
     let len = document.bytes.len();
     let mut response = Response::new(Body::new(ReservedBody {
-        bytes: Some(document.bytes),
-        _reservation: document.reservation,
+        bytes: Some(document.bytes.clone()),
+        _document: document.clone(),
     }));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
@@ -125,11 +126,11 @@ fn document_response(id: u64, document: Document) -> Response {
     response
 }
 
-/// A document body that keeps its bytes' byte-budget reservation until the
-/// body is dropped, i.e. until the server is done with it.
+/// A document body that keeps the document, and so its byte-budget
+/// reservation, until the server is done with the body.
 struct ReservedBody {
     bytes: Option<Bytes>,
-    _reservation: Reservation,
+    _document: Arc<Document>,
 }
 
 impl http_body::Body for ReservedBody {

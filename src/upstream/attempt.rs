@@ -1,6 +1,7 @@
 //! One upstream attempt: send `GET {upstream}/{id}`, read the body within the
 //! size limit and the byte budget, validate it, and classify what happened.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +19,7 @@ pub struct Document {
 }
 
 /// Why an attempt did not produce a document. `outcome()` is the metric label.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AttemptError {
     #[error("upstream answered 404")]
     NotFound,
@@ -35,11 +36,11 @@ pub enum AttemptError {
     #[error("the request deadline passed")]
     DeadlineExceeded,
     #[error("could not connect to the upstream")]
-    Connect(#[source] reqwest::Error),
+    Connect(#[source] Arc<reqwest::Error>),
     #[error("upstream connection failed before a response")]
-    Reset(#[source] reqwest::Error),
+    Reset(#[source] Arc<reqwest::Error>),
     #[error("upstream body ended early")]
-    Truncated(#[source] reqwest::Error),
+    Truncated(#[source] Arc<reqwest::Error>),
     #[error("document larger than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
@@ -113,9 +114,9 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
         .await
         .map_err(|e| {
             if e.is_connect() {
-                AttemptError::Connect(e)
+                AttemptError::Connect(Arc::new(e))
             } else {
-                AttemptError::Reset(e)
+                AttemptError::Reset(Arc::new(e))
             }
         })?;
 
@@ -150,7 +151,11 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
         .ok_or(AttemptError::OverBudget)?;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
     let mut response = response;
-    while let Some(chunk) = response.chunk().await.map_err(AttemptError::Truncated)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| AttemptError::Truncated(Arc::new(e)))?
+    {
         let len = (body.len() + chunk.len()) as u64;
         if len > ctx.max_document_size {
             return Err(AttemptError::TooLarge {

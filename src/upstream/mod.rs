@@ -8,11 +8,14 @@ mod attempt;
 pub mod breaker;
 mod budget;
 pub mod memory;
+mod single_flight;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
+use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use rand::Rng;
 use tokio::time::Instant;
@@ -22,6 +25,7 @@ pub use attempt::{AttemptError, Document};
 use breaker::{BreakerSettings, BreakerState, CircuitBreaker};
 use budget::RetryBudget;
 use memory::ByteBudget;
+use single_flight::SingleFlight;
 
 use crate::config::Config;
 use crate::metrics as m;
@@ -33,11 +37,14 @@ pub struct Propagation {
     pub traceparent: Option<HeaderValue>,
 }
 
-/// The result of a fetch and how many attempts it took.
-#[derive(Debug)]
+/// The result of a fetch and how many attempts it took. Cheap to clone: the
+/// document is shared by every request that joined the same fetch.
+#[derive(Debug, Clone)]
 pub struct Fetch {
     pub attempts: u32,
-    pub result: Result<Document, AttemptError>,
+    pub result: Result<Arc<Document>, AttemptError>,
+    /// True when this request joined another request's fetch of the same id.
+    pub coalesced: bool,
 }
 
 pub struct Upstream {
@@ -52,6 +59,7 @@ pub struct Upstream {
     breaker: CircuitBreaker,
     retry_budget: RetryBudget,
     byte_budget: ByteBudget,
+    in_progress: SingleFlight<u64, Fetch>,
 }
 
 impl Upstream {
@@ -87,6 +95,7 @@ impl Upstream {
             breaker,
             retry_budget: RetryBudget::new(config.retry_budget_ratio, config.retry_budget_floor),
             byte_budget: ByteBudget::new(config.max_in_flight_bytes),
+            in_progress: SingleFlight::new(),
         })
     }
 
@@ -94,8 +103,26 @@ impl Upstream {
         self.breaker.state()
     }
 
+    /// Fetches and validates document `id`, joining a fetch of the same id
+    /// that is already under way.
+    pub async fn fetch(self: &Arc<Self>, id: u64, propagation: &Propagation) -> Fetch {
+        let upstream = self.clone();
+        let propagation = propagation.clone();
+        let (mut fetch, coalesced) = self
+            .in_progress
+            .run(id, move || {
+                async move { upstream.fetch_alone(id, &propagation).await }.boxed()
+            })
+            .await;
+        if coalesced {
+            metrics::counter!(m::REQUESTS_COALESCED).increment(1);
+        }
+        fetch.coalesced = coalesced;
+        fetch
+    }
+
     /// Fetches and validates document `id`, retrying transient faults.
-    pub async fn fetch(&self, id: u64, propagation: &Propagation) -> Fetch {
+    async fn fetch_alone(&self, id: u64, propagation: &Propagation) -> Fetch {
         let deadline = Instant::now() + self.deadline;
         self.retry_budget.deposit();
         let url = format!("{}/{id}", self.base_url);
@@ -135,7 +162,8 @@ impl Upstream {
         .await;
         Fetch {
             attempts: attempts.into_inner(),
-            result,
+            result: result.map(Arc::new),
+            coalesced: false,
         }
     }
 
