@@ -78,6 +78,8 @@ module "observability" {
   # A demo cluster: two days of samples on a small volume are plenty.
   prometheus_retention    = "2d"
   prometheus_storage_size = "5Gi"
+  # kind nodes are containers: the host-root mount fails under Docker Desktop.
+  node_exporter_host_root_mount = false
 
   depends_on = [kind_cluster.this]
 }
@@ -91,6 +93,8 @@ module "docproxy" {
   dummy_image_repository    = local.dummy_image.repository
   dummy_image_tag           = local.dummy_image.tag
   dummy_env                 = var.dummy_env
+  docproxy_values           = var.docproxy_values
+  dummy_values              = var.dummy_values
   monitoring_labels         = module.observability.monitoring_labels
   monitoring_namespace      = module.observability.namespace
 

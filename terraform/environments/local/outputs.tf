@@ -35,7 +35,7 @@ output "docproxy_namespace" {
 output "images" {
   description = "Images deployed."
   value = {
-    docproxy         = "${local.docproxy_image.repository}:${local.docproxy_image.tag}"
-    dummy-pdf-or-png = "${local.dummy_image.repository}:${local.dummy_image.tag}"
+    docproxy           = "${local.docproxy_image.repository}:${local.docproxy_image.tag}"
+    "dummy-pdf-or-png" = "${local.dummy_image.repository}:${local.dummy_image.tag}"
   }
 }

@@ -94,3 +94,15 @@ variable "dummy_env" {
   type        = map(string)
   default     = {}
 }
+
+variable "docproxy_values" {
+  description = "Extra values documents (YAML strings) for the docproxy chart, e.g. imagePullSecrets for a private registry."
+  type        = list(string)
+  default     = []
+}
+
+variable "dummy_values" {
+  description = "Extra values documents (YAML strings) for the dummy-pdf-or-png chart."
+  type        = list(string)
+  default     = []
+}

@@ -31,12 +31,12 @@ resource "helm_release" "upstream" {
   timeout   = var.helm_timeout_seconds
   wait      = true
 
-  values = [yamlencode({
+  values = concat([yamlencode({
     image         = { repository = var.dummy_image_repository, tag = var.dummy_image_tag }
     env           = var.dummy_env
     monitoring    = local.monitoring
     networkPolicy = { monitoringNamespace = var.monitoring_namespace }
-  })]
+  })], var.dummy_values)
 }
 
 resource "helm_release" "docproxy" {

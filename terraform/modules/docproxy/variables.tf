@@ -101,6 +101,12 @@ variable "docproxy_values" {
   default     = []
 }
 
+variable "dummy_values" {
+  description = "Extra values documents (YAML strings) for the dummy-pdf-or-png chart, applied last."
+  type        = list(string)
+  default     = []
+}
+
 variable "helm_timeout_seconds" {
   description = "How long each Helm release may take to become ready."
   type        = number

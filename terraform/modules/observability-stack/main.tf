@@ -58,7 +58,15 @@ locals {
       )
     }
 
+    # node-exporter mounts the host's / with rslave propagation, which kind
+    # nodes on Docker Desktop refuse; off, it still reports node metrics.
+    "prometheus-node-exporter" = { hostRootFsMount = { enabled = var.node_exporter_host_root_mount } }
+
     grafana = {
+      # Empty: the Grafana chart generates a random password (and keeps it
+      # across upgrades) instead of the chart's well-known default;
+      # grafana_admin_password, when set, overrides it below.
+      adminPassword = ""
       sidecar = {
         dashboards = {
           enabled          = true

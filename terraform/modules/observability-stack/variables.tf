@@ -54,6 +54,12 @@ variable "scrape_control_plane" {
   default     = false
 }
 
+variable "node_exporter_host_root_mount" {
+  description = "Mount the host's root filesystem into node-exporter (accurate filesystem metrics). Turn off on kind under Docker Desktop, where the mount is refused."
+  type        = bool
+  default     = true
+}
+
 variable "grafana_admin_password" {
   description = "Grafana admin password. Null lets the Grafana chart generate one into its secret (see the grafana_admin_password_command output)."
   type        = string
