@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Terraform: formatting of every layer; init, validate and `terraform test` of
-# the AWS cluster layer; the README tables check; checkov over terraform/.
+# the AWS cluster layer and of the observability values module; the README
+# tables check; checkov over terraform/.
 # Where no registry is reachable (this project's CI machine) the AWS provider
 # comes from a filesystem mirror and the helm/kubernetes/kind layers get fmt and
 # checkov only; where it is reachable (GitHub runners) they are also initialised
@@ -32,11 +33,14 @@ fi
 
 terraform fmt -check -recursive -diff terraform
 
-layer=terraform/environments/aws/cluster
+# Layers testable offline: the AWS cluster layer (mocked AWS provider) and the
+# provider-free module computing the observability stack's Helm values.
 # -lockfile=readonly: the committed lock file must already match the provider.
-terraform -chdir="$layer" init -backend=false -lockfile=readonly -no-color >/dev/null
-terraform -chdir="$layer" validate -no-color
-terraform -chdir="$layer" test -no-color
+for layer in terraform/environments/aws/cluster terraform/modules/observability-stack/values; do
+  terraform -chdir="$layer" init -backend=false -lockfile=readonly -no-color >/dev/null
+  terraform -chdir="$layer" validate -no-color
+  terraform -chdir="$layer" test -no-color
+done
 
 for layer in "${other_layers[@]}"; do
   terraform -chdir="$layer" init -backend=false -no-color >/dev/null

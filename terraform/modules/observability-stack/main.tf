@@ -3,133 +3,27 @@
 # mode, and Alloy shipping pod logs to Loki. The Alloy config and Loki values
 # are read from observability/, the single source of truth; our alert rules,
 # ServiceMonitors and dashboards ship with the docproxy chart, and this stack
-# is configured to pick them up from any namespace.
+# is configured to pick them up from any namespace. The charts' values are
+# computed in ./values, a provider-free module with its own offline tests.
 
 locals {
-  observability_dir = coalesce(var.observability_dir, "${path.module}/../../../observability")
-
   kps_release  = "kube-prometheus-stack"
   loki_release = "loki"
+}
 
-  # The Loki chart's gateway gives Grafana and Alloy one stable address.
-  loki_url      = "http://${local.loki_release}-gateway.${var.namespace}.svc.cluster.local"
-  loki_push_url = "${local.loki_url}/loki/api/v1/push"
+module "values" {
+  source = "./values"
 
-  storage_class = var.storage_class_name == null ? {} : { storageClassName = var.storage_class_name }
-
-  kube_prometheus_stack_values = {
-    # Managed or containerised control planes do not expose these to scrapes.
-    kubeScheduler         = { enabled = var.scrape_control_plane }
-    kubeControllerManager = { enabled = var.scrape_control_plane }
-    kubeEtcd              = { enabled = var.scrape_control_plane }
-    kubeProxy             = { enabled = var.scrape_control_plane }
-    defaultRules = {
-      rules = {
-        etcd                   = var.scrape_control_plane
-        kubeSchedulerAlerting  = var.scrape_control_plane
-        kubeSchedulerRecording = var.scrape_control_plane
-        kubeControllerManager  = var.scrape_control_plane
-        kubeProxy              = var.scrape_control_plane
-      }
-    }
-
-    prometheus = {
-      prometheusSpec = merge(
-        {
-          # Select ServiceMonitors, PodMonitors and PrometheusRules from every
-          # namespace whatever their labels (the docproxy chart also sets
-          # release=kube-prometheus-stack, which the default selectors want).
-          ruleSelectorNilUsesHelmValues           = false
-          serviceMonitorSelectorNilUsesHelmValues = false
-          podMonitorSelectorNilUsesHelmValues     = false
-          probeSelectorNilUsesHelmValues          = false
-          retention                               = var.prometheus_retention
-        },
-        var.prometheus_storage_size == null ? {} : {
-          storageSpec = {
-            volumeClaimTemplate = {
-              spec = merge(local.storage_class, {
-                accessModes = ["ReadWriteOnce"]
-                resources   = { requests = { storage = var.prometheus_storage_size } }
-              })
-            }
-          }
-        },
-      )
-    }
-
-    # node-exporter mounts the host's / with rslave propagation, which kind
-    # nodes on Docker Desktop refuse; off, it still reports node metrics.
-    "prometheus-node-exporter" = { hostRootFsMount = { enabled = var.node_exporter_host_root_mount } }
-
-    grafana = {
-      # Empty: the Grafana chart generates a random password (and keeps it
-      # across upgrades) instead of the chart's well-known default;
-      # grafana_admin_password, when set, overrides it below.
-      adminPassword = ""
-      sidecar = {
-        dashboards = {
-          enabled          = true
-          label            = "grafana_dashboard"
-          labelValue       = "1"
-          searchNamespace  = "ALL"
-          folderAnnotation = "grafana_folder"
-          provider         = { foldersFromFilesStructure = true }
-        }
-        datasources = { enabled = true }
-      }
-      additionalDataSources = [{
-        name      = "Loki"
-        type      = "loki"
-        uid       = "loki"
-        access    = "proxy"
-        url       = local.loki_url
-        isDefault = false
-        jsonData  = { maxLines = 1000 }
-      }]
-    }
-  }
-
-  loki_values_files = concat(
-    [file("${local.observability_dir}/loki/values.yaml")],
-    var.loki_s3 == null ? [] : [file("${local.observability_dir}/loki/values-s3.yaml")],
-  )
-
-  # Only what Terraform knows goes here; everything else stays in observability/loki.
-  loki_overrides = merge(
-    {
-      serviceAccount = { annotations = var.loki_service_account_annotations }
-    },
-    var.storage_class_name == null ? {} : {
-      singleBinary = { persistence = { storageClass = var.storage_class_name } }
-    },
-    var.loki_s3 == null ? {} : {
-      loki = {
-        storage = {
-          bucketNames = {
-            chunks = var.loki_s3.bucket
-            ruler  = var.loki_s3.bucket
-            admin  = var.loki_s3.bucket
-          }
-          s3 = { region = var.loki_s3.region }
-        }
-      }
-    },
-  )
-
-  alloy_values = {
-    alloy = {
-      configMap = {
-        create  = true
-        content = file("${local.observability_dir}/alloy/config.alloy")
-      }
-      # config.alloy defaults to the monitoring namespace; say where Loki really is.
-      extraEnv = [{ name = "LOKI_URL", value = local.loki_push_url }]
-      # Logs are read through the Kubernetes API, so no host log directory is needed.
-      mounts = { varlog = false }
-    }
-    controller = { type = "daemonset" }
-  }
+  namespace                        = var.namespace
+  observability_dir                = coalesce(var.observability_dir, "${path.module}/../../../observability")
+  loki_release                     = local.loki_release
+  scrape_control_plane             = var.scrape_control_plane
+  node_exporter_host_root_mount    = var.node_exporter_host_root_mount
+  prometheus_retention             = var.prometheus_retention
+  prometheus_storage_size          = var.prometheus_storage_size
+  storage_class_name               = var.storage_class_name
+  loki_s3                          = var.loki_s3
+  loki_service_account_annotations = var.loki_service_account_annotations
 }
 
 resource "kubernetes_namespace_v1" "this" {
@@ -152,7 +46,7 @@ resource "helm_release" "kube_prometheus_stack" {
   timeout    = var.helm_timeout_seconds
   wait       = true
 
-  values = [yamlencode(local.kube_prometheus_stack_values)]
+  values = [module.values.kube_prometheus_stack]
 
   set_sensitive = var.grafana_admin_password == null ? [] : [{
     name  = "grafana.adminPassword"
@@ -169,7 +63,7 @@ resource "helm_release" "loki" {
   timeout    = var.helm_timeout_seconds
   wait       = true
 
-  values = concat(local.loki_values_files, [yamlencode(local.loki_overrides)])
+  values = module.values.loki
 }
 
 resource "helm_release" "alloy" {
@@ -181,7 +75,7 @@ resource "helm_release" "alloy" {
   timeout    = var.helm_timeout_seconds
   wait       = true
 
-  values = [yamlencode(local.alloy_values)]
+  values = [module.values.alloy]
 
   # Alloy retries on its own, but starting after Loki keeps the first minutes of logs.
   depends_on = [helm_release.loki]

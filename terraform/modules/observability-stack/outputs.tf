@@ -10,7 +10,7 @@ output "monitoring_labels" {
 
 output "loki_url" {
   description = "In-cluster Loki base URL (the gateway), as configured in Grafana."
-  value       = local.loki_url
+  value       = module.values.loki_url
 }
 
 output "grafana_port_forward_command" {
