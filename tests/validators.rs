@@ -210,6 +210,26 @@ fn inflate(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[test]
+fn bit_flips_inside_ascii85_flate_streams_are_rejected() {
+    let (name, pdf) = fixtures("pdf")
+        .into_iter()
+        .find(|(n, _)| n == "reportlab-image.pdf")
+        .unwrap();
+    let at = find(&pdf, b"/ASCII85Decode /FlateDecode", 0).expect("reportlab's image filter chain");
+    let start = find(&pdf, b"stream\n", at).unwrap() + 7;
+    let end = find(&pdf, b"~>", start).unwrap() + 2;
+    for pos in (start..end).step_by(3) {
+        let mut damaged = pdf.clone();
+        damaged[pos] ^= 1 << (pos % 8);
+        assert_rejected(
+            &name,
+            &format!("bit flip at {pos} in ASCII85 data"),
+            &damaged,
+        );
+    }
+}
+
+#[test]
 fn bit_flips_inside_flate_streams_are_rejected() {
     let mut streams_damaged = 0;
     for (name, pdf) in fixtures("pdf") {

@@ -724,11 +724,51 @@ impl<'a> Document<'a> {
             {
                 // Decoding it inflates it and parses every object inside.
                 self.object_stream(num, 0)?;
-            } else if filter_kind(dict) == FilterKind::Flate {
-                self.inflater.inflate(num, data, None)?;
+            } else {
+                self.check_stream_data(num, dict, data)?;
             }
         }
         self.in_use = entries;
+        Ok(())
+    }
+
+    /// Runs the stream's filter chain as far as the filters a reader cannot
+    /// decode without the data being whole: ASCIIHex and ASCII85 (which
+    /// reportlab puts in front of Flate), then Flate. Image codecs that follow
+    /// (DCT, JPX...) are left to the viewer.
+    fn check_stream_data(
+        &mut self,
+        num: u32,
+        dict: &Dict<'_>,
+        data: &[u8],
+    ) -> Result<(), PdfError> {
+        let filters: Vec<&[u8]> = match dict.get(b"Filter") {
+            Some(Obj::Name(n)) => vec![n.as_ref()],
+            Some(Obj::Array(a)) => a
+                .iter()
+                .map_while(|f| match f {
+                    Obj::Name(n) => Some(n.as_ref()),
+                    _ => None,
+                })
+                .collect(),
+            _ => return Ok(()),
+        };
+        let mut decoded: Option<Vec<u8>> = None;
+        for filter in filters {
+            let input = decoded.as_deref().unwrap_or(data);
+            decoded = Some(match filter {
+                b"ASCIIHexDecode" | b"AHx" => ascii_hex(input).ok_or(PdfError::Stream {
+                    num,
+                    what: "bad ASCIIHex data",
+                })?,
+                b"ASCII85Decode" | b"A85" => ascii85(input).ok_or(PdfError::Stream {
+                    num,
+                    what: "bad ASCII85 data",
+                })?,
+                b"FlateDecode" | b"Fl" => return self.inflater.inflate(num, input, None),
+                _ => return Ok(()),
+            });
+        }
         Ok(())
     }
 
@@ -833,6 +873,68 @@ fn filter_kind(dict: &Dict<'_>) -> FilterKind {
     }
 }
 
+/// ASCIIHexDecode: hex digits and whitespace up to the `>` end marker.
+fn ascii_hex(data: &[u8]) -> Option<Vec<u8>> {
+    let end = data.iter().position(|&b| b == b'>')?;
+    if !data[end + 1..].iter().all(|&b| is_ws(b)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(end / 2);
+    let mut high: Option<u8> = None;
+    for &b in &data[..end] {
+        if is_ws(b) {
+            continue;
+        }
+        let nibble = (b as char).to_digit(16)? as u8;
+        match high.take() {
+            Some(h) => out.push(h << 4 | nibble),
+            None => high = Some(nibble),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    Some(out)
+}
+
+/// ASCII85Decode: base-85 groups, `z` for four zero bytes, `~>` end marker.
+fn ascii85(data: &[u8]) -> Option<Vec<u8>> {
+    let data = data.strip_prefix(b"<~").unwrap_or(data);
+    let end = data.windows(2).position(|w| w == b"~>")?;
+    if !data[end + 2..].iter().all(|&b| is_ws(b)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(end / 5 * 4 + 4);
+    let (mut group, mut len) = (0u64, 0usize);
+    for &b in &data[..end] {
+        match b {
+            _ if is_ws(b) => {}
+            b'z' if len == 0 => out.extend_from_slice(&[0; 4]),
+            b'!'..=b'u' => {
+                group = group * 85 + u64::from(b - b'!');
+                len += 1;
+                if len == 5 {
+                    out.extend_from_slice(&u32::try_from(group).ok()?.to_be_bytes());
+                    (group, len) = (0, 0);
+                }
+            }
+            _ => return None,
+        }
+    }
+    match len {
+        0 => {}
+        1 => return None,
+        _ => {
+            for _ in len..5 {
+                group = group * 85 + 84;
+            }
+            let bytes = u32::try_from(group).ok()?.to_be_bytes();
+            out.extend_from_slice(&bytes[..len - 1]);
+        }
+    }
+    Some(out)
+}
+
 /// Reverses PNG row predictors (PDF `/Predictor` 10-15): each row is a filter
 /// byte then `row` bytes. Returns None on a bad filter byte or a partial row.
 fn unpredict_png(data: &[u8], row: usize, pixel: usize) -> Option<Vec<u8>> {
@@ -887,6 +989,9 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 /// Inflates Flate streams into a fixed scratch buffer, charging every output
 /// byte against the document's budget.
 struct Inflater {
+    /// One zlib state reused (reset) for every stream: allocating it is a
+    /// large part of the cost of checking a small stream.
+    z: Decompress,
     scratch: Vec<u8>,
     budget: u64,
 }
@@ -894,7 +999,8 @@ struct Inflater {
 impl Inflater {
     fn new() -> Self {
         Inflater {
-            scratch: vec![0; 64 * 1024],
+            z: Decompress::new(true),
+            scratch: vec![0; 32 * 1024],
             budget: MAX_INFLATED_BYTES,
         }
     }
@@ -908,7 +1014,8 @@ impl Inflater {
         mut keep: Option<&mut Vec<u8>>,
     ) -> Result<(), PdfError> {
         let bad = |what| PdfError::Stream { num, what };
-        let mut z = Decompress::new(true);
+        let z = &mut self.z;
+        z.reset(true);
         let mut input = data;
         loop {
             let (in_before, out_before) = (z.total_in(), z.total_out());
@@ -1278,6 +1385,21 @@ mod tests {
         assert_eq!(object_header(buf, 2), Some((12, 0, 10)));
         assert_eq!(object_header(buf, 3), None);
         assert_eq!(object_header(buf, 1), None);
+    }
+
+    #[test]
+    fn decodes_ascii_filters() {
+        assert_eq!(ascii_hex(b"48 65 6c6C 6f7>\n"), Some(b"Hellop".to_vec()));
+        assert_eq!(ascii_hex(b"4G>"), None);
+        assert_eq!(ascii_hex(b"48"), None);
+        assert_eq!(
+            ascii85(b"87cURD]i,\"Ebo80~>"),
+            Some(b"Hello World!".to_vec())
+        );
+        assert_eq!(ascii85(b"<~z87cURDZ~>"), Some(b"\0\0\0\0Hello".to_vec()));
+        assert_eq!(ascii85(b"87cU"), None, "no end marker");
+        assert_eq!(ascii85(b"s8W-\"~>"), None, "group above 2^32");
+        assert_eq!(ascii85(b"8~>"), None, "one-character group");
     }
 
     #[test]
