@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Terraform: formatting of every layer; init, validate and `terraform test` of
-# the AWS cluster layer and of the observability values module; the README
+# the AWS cluster layer and of the provider-free values modules; the README
 # tables check; checkov over terraform/.
 # Where no registry is reachable (this project's CI machine) the AWS provider
 # comes from a filesystem mirror and the helm/kubernetes/kind layers get fmt and
@@ -34,9 +34,9 @@ fi
 terraform fmt -check -recursive -diff terraform
 
 # Layers testable offline: the AWS cluster layer (mocked AWS provider) and the
-# provider-free module computing the observability stack's Helm values.
+# provider-free modules that compute each module's Helm values.
 # -lockfile=readonly: the committed lock file must already match the provider.
-for layer in terraform/environments/aws/cluster terraform/modules/observability-stack/values; do
+for layer in terraform/environments/aws/cluster terraform/modules/*/values; do
   terraform -chdir="$layer" init -backend=false -lockfile=readonly -no-color >/dev/null
   terraform -chdir="$layer" validate -no-color
   terraform -chdir="$layer" test -no-color

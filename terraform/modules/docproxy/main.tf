@@ -1,17 +1,23 @@
 # docproxy and its upstream, installed from the repository's own charts
-# (helm/docproxy, helm/dummy-pdf-or-png). Only what differs per environment is
-# set here; every other default lives in the charts' values.yaml.
+# (helm/docproxy, helm/dummy-pdf-or-png). The values are computed in ./values,
+# a provider-free module with its own offline tests.
 
 locals {
   charts_dir = coalesce(var.charts_dir, "${path.module}/../../../helm")
+}
 
-  # docproxy's default upstream URL (http://dummy-pdf-or-png:3000) assumes this release name.
-  upstream_release = "dummy-pdf-or-png"
+module "values" {
+  source = "./values"
 
-  monitoring = {
-    enabled = var.monitoring_enabled
-    labels  = var.monitoring_labels
-  }
+  docproxy_image       = { repository = var.docproxy_image_repository, tag = var.docproxy_image_tag }
+  dummy_image          = { repository = var.dummy_image_repository, tag = var.dummy_image_tag }
+  docproxy_env         = var.docproxy_env
+  dummy_env            = var.dummy_env
+  monitoring_enabled   = var.monitoring_enabled
+  monitoring_labels    = var.monitoring_labels
+  monitoring_namespace = var.monitoring_namespace
+  docproxy_values      = var.docproxy_values
+  dummy_values         = var.dummy_values
 }
 
 resource "kubernetes_namespace_v1" "this" {
@@ -25,18 +31,13 @@ resource "kubernetes_namespace_v1" "this" {
 }
 
 resource "helm_release" "upstream" {
-  name      = local.upstream_release
+  name      = module.values.upstream_release
   namespace = kubernetes_namespace_v1.this.metadata[0].name
   chart     = "${local.charts_dir}/dummy-pdf-or-png"
   timeout   = var.helm_timeout_seconds
   wait      = true
 
-  values = concat([yamlencode({
-    image         = { repository = var.dummy_image_repository, tag = var.dummy_image_tag }
-    env           = var.dummy_env
-    monitoring    = local.monitoring
-    networkPolicy = { monitoringNamespace = var.monitoring_namespace }
-  })], var.dummy_values)
+  values = module.values.upstream
 }
 
 resource "helm_release" "docproxy" {
@@ -46,15 +47,7 @@ resource "helm_release" "docproxy" {
   timeout   = var.helm_timeout_seconds
   wait      = true
 
-  values = concat([yamlencode({
-    image = { repository = var.docproxy_image_repository, tag = var.docproxy_image_tag }
-    config = {
-      upstreamUrl = "http://${local.upstream_release}:3000"
-      env         = var.docproxy_env
-    }
-    monitoring    = local.monitoring
-    networkPolicy = { monitoringNamespace = var.monitoring_namespace }
-  })], var.docproxy_values)
+  values = module.values.docproxy
 
   depends_on = [helm_release.upstream]
 }
