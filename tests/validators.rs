@@ -493,6 +493,17 @@ fn structural_rules_are_enforced() {
         .unwrap()
         .replace("/Prev XREF", &format!("/Prev {xref:<4}"));
     assert_eq!(reason(text.as_bytes()), Err("pdf_xref"));
+    // An xref entry pointing inside another object (here into a string that
+    // happens to look like an object) is refused.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let one = pdf.len();
+    pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /X (2 0 obj\n(x)\nendobj) >>\nendobj\n");
+    let two = find(&pdf, b"2 0 obj", 0).unwrap();
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 3\n0000000000 65535 f \n{one:010} 00000 n \n{two:010} 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    assert_eq!(reason(&pdf), Err("pdf_xref"));
     // Trailing garbage after %%EOF, or the header somewhere else.
     let mut pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
     pdf.extend_from_slice(b"<html>");

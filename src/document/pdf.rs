@@ -226,6 +226,8 @@ struct TrailerInfo {
 struct Loaded<'a> {
     value: Obj<'a>,
     stream: Option<&'a [u8]>,
+    /// Just after `endobj`.
+    end: usize,
 }
 
 struct Document<'a> {
@@ -380,7 +382,7 @@ impl<'a> Document<'a> {
     fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
         let bad = |what| PdfError::Xref { offset, what };
         let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
-        let Loaded { value, stream } = self.load(offset, num, generation, 0)?;
+        let Loaded { value, stream, .. } = self.load(offset, num, generation, 0)?;
         let (Obj::Dict(dict), Some(data)) = (value, stream) else {
             return Err(bad("not a stream"));
         };
@@ -537,7 +539,11 @@ impl<'a> Document<'a> {
         if !lx.eat_keyword(b"endobj") {
             return Err(obj_err("missing endobj"));
         }
-        Ok(Loaded { value, stream })
+        Ok(Loaded {
+            value,
+            stream,
+            end: lx.pos,
+        })
     }
 
     /// Follows a reference through the newest xref entries.
@@ -626,6 +632,9 @@ impl<'a> Document<'a> {
         let count = u64::try_from(*count).map_err(|_| bad("negative /N"))?;
         let mut header = Lexer::new(&decoded[..first], 0);
         let mut objects = Vec::new();
+        // Offsets must increase and objects must not overlap, which also
+        // keeps the parsing work linear in the stream's size.
+        let mut free_from = first;
         for _ in 0..count {
             header.skip_ws();
             let obj_num = header
@@ -638,12 +647,18 @@ impl<'a> Document<'a> {
             let at = at
                 .filter(|&a| a < decoded.len())
                 .ok_or(bad("object offset beyond the object stream"))?;
+            if at < free_from {
+                return Err(bad(
+                    "objects in the object stream overlap or are out of order",
+                ));
+            }
             let mut lx = Lexer::new(&decoded, at);
             let value = parse_obj(&mut lx, 0).map_err(|what| PdfError::Object {
                 num: obj_num,
                 offset,
                 what,
             })?;
+            free_from = lx.pos;
             objects.push((obj_num, shape_of(&value, false)));
         }
         Ok(objects)
@@ -712,8 +727,18 @@ impl<'a> Document<'a> {
         let mut entries = std::mem::take(&mut self.in_use);
         entries.sort_unstable();
         entries.dedup();
+        // In file order, objects must not overlap: it is never so in a sound
+        // file, and it keeps the parsing work linear in the file's size.
+        let mut free_from = 0;
         for &(offset, num, generation) in &entries {
+            if offset < free_from {
+                return Err(PdfError::XrefEntry {
+                    num,
+                    what: "offset points inside another object",
+                });
+            }
             let loaded = self.load(offset, num, generation, 0)?;
+            free_from = loaded.end;
             let shape = shape_of(&loaded.value, loaded.stream.is_some());
             self.shapes.insert(offset, shape);
             let (Obj::Dict(dict), Some(data)) = (&loaded.value, loaded.stream) else {
