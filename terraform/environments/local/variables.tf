@@ -13,6 +13,11 @@ variable "kube_context" {
   description = "Use this existing kubeconfig context instead of creating a kind cluster (e.g. kind-docproxy made by `kind create cluster --name docproxy`). Null creates a cluster."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kube_context == null || length(trimspace(coalesce(var.kube_context, " "))) > 0
+    error_message = "kube_context must be a context name, or null to create a kind cluster."
+  }
 }
 
 variable "kubeconfig_path" {
