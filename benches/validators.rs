@@ -1,0 +1,147 @@
+//! Validation throughput: `cargo bench --bench validators`.
+//!
+//! Three kinds of input, because their costs differ by orders of magnitude:
+//! the real fixtures (small, object-dense), a large PDF whose bulk is an
+//! unfiltered stream (the structural walk alone: `/Length` lets it skip the
+//! data), and large Flate-compressed PDF and PNG bodies (dominated by
+//! inflating, which the validators must do to prove the data is whole).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use docproxy::document::validate;
+
+fn fixtures(kind: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).expect("fixture"))
+        .collect()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(data).expect("in-memory write");
+    z.finish().expect("in-memory write")
+}
+
+/// Pseudo-random but compressible bytes, so inflating does real work.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 16) as u8 * 16
+        })
+        .collect()
+}
+
+/// A one-page PDF whose content is one stream of `data` with `filter`.
+fn pdf_with_stream(data: &[u8], filter: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    let objects: [&[u8]; 3] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [] /Count 0 >>",
+        &[
+            format!("<< /Length {} {filter} >>\nstream\n", data.len()).as_bytes(),
+            data,
+            b"\nendstream",
+        ]
+        .concat(),
+    ];
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+/// An 8-bit RGB PNG of `side` x `side` pixels split into 64 KiB IDAT chunks.
+fn large_png(side: u32) -> Vec<u8> {
+    let row = 1 + side as usize * 3;
+    let mut raw = noise(row * side as usize);
+    raw.iter_mut().step_by(row).for_each(|b| *b = 0);
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut h = crc32fast::Hasher::new();
+        h.update(kind);
+        h.update(data);
+        [
+            &(data.len() as u32).to_be_bytes()[..],
+            kind,
+            data,
+            &h.finalize().to_be_bytes(),
+        ]
+        .concat()
+    };
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    for part in zlib(&raw).chunks(64 * 1024) {
+        png.extend(chunk(b"IDAT", part));
+    }
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("validate");
+    let eight_mib = 8 << 20;
+    let inputs: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("pdf_fixtures", fixtures("pdf")),
+        ("png_fixtures", fixtures("png")),
+        (
+            "pdf_8MiB_unfiltered_stream",
+            vec![pdf_with_stream(&noise(eight_mib), "")],
+        ),
+        (
+            "pdf_flate_stream",
+            vec![pdf_with_stream(
+                &zlib(&noise(eight_mib)),
+                "/Filter /FlateDecode",
+            )],
+        ),
+        ("png_1024x1024_rgb", vec![large_png(1024)]),
+    ];
+    for (name, docs) in &inputs {
+        for doc in docs {
+            assert!(validate(doc).is_ok(), "{name}: bench input must be valid");
+        }
+        let bytes: usize = docs.iter().map(Vec::len).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                for doc in docs {
+                    black_box(validate(black_box(doc)).is_ok());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
