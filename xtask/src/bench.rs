@@ -1,0 +1,370 @@
+//! `cargo xtask bench`: in one run on one machine, interleaved round by round,
+//! wrk against (1) the upstream directly, (2) nginx as a reverse proxy in
+//! front of it, and (3) docproxy (validating every body) in front of it; PNG
+//! and PDF bodies of the dummy's sizes; 64 and 256 connections; medians of the
+//! rounds. Also the fail-fast path: docproxy's answers while its breaker is open.
+//!
+//! The upstream is nginx serving `dummy_pdf_or_png::PNG` / `PDF` for any path
+//! (bench/nginx.conf), because the dummy always serves a random mix.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::procs::{self, Binaries, Server};
+use crate::scorecard::Machine;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rounds; each cell's figures are the median over rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Connection counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "64,256")]
+    connections: Vec<u32>,
+    /// Replace the results section of this Markdown file (between the
+    /// `<!-- bench:begin -->` and `<!-- bench:end -->` markers).
+    #[arg(long)]
+    write: Option<PathBuf>,
+}
+
+/// One wrk run's summary, as bench/random-ids.lua prints it.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+struct Wrk {
+    requests: u64,
+    duration_us: u64,
+    connect: u64,
+    read: u64,
+    write: u64,
+    status: u64,
+    timeout: u64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+impl Wrk {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / (self.duration_us as f64 / 1e6)
+    }
+
+    fn errors(&self) -> u64 {
+        self.connect + self.read + self.write + self.status + self.timeout
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Upstream,
+    Nginx,
+    Docproxy,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Upstream => "upstream (direct)",
+            Target::Nginx => "nginx proxy",
+            Target::Docproxy => "docproxy",
+        }
+    }
+}
+
+/// Medians over the rounds of one (type, connections, target) cell.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cell {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    peak_rss_mib: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn wrk(url: &str, connections: u32, seconds: u64, script: &Path) -> Result<Wrk, String> {
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(["--timeout", "5s", "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .map_err(|e| format!("run wrk (apt-get install wrk): {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("XTASK "))
+        .ok_or_else(|| {
+            format!(
+                "wrk printed no summary: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    serde_json::from_str(line).map_err(|e| format!("wrk summary {line}: {e}"))
+}
+
+/// Resets a process's VmHWM to its current RSS (Linux clear_refs 5).
+fn reset_peak_rss(pid: u32) {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+}
+
+struct Nginx {
+    /// Held for its Drop, which stops nginx.
+    _server: Server,
+    upstream: [u16; 2],
+    proxy: [u16; 2],
+}
+
+/// Renders bench/nginx.conf into a temp prefix with the documents beside it.
+async fn start_nginx(root: &Path, prefix: &Path) -> Result<Nginx, String> {
+    for dir in ["docs", "logs", "tmp"] {
+        std::fs::create_dir_all(prefix.join(dir)).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(prefix.join("docs/document.png"), dummy_pdf_or_png::PNG)
+        .map_err(|e| e.to_string())?;
+    std::fs::write(prefix.join("docs/document.pdf"), dummy_pdf_or_png::PDF)
+        .map_err(|e| e.to_string())?;
+    let upstream = [procs::free_port(), procs::free_port()];
+    let proxy = [procs::free_port(), procs::free_port()];
+    let template = std::fs::read_to_string(root.join("bench/nginx.conf"))
+        .map_err(|e| format!("bench/nginx.conf: {e}"))?;
+    let conf = template
+        .replace("@UPSTREAM_PNG_PORT@", &upstream[0].to_string())
+        .replace("@UPSTREAM_PDF_PORT@", &upstream[1].to_string())
+        .replace("@PROXY_PNG_PORT@", &proxy[0].to_string())
+        .replace("@PROXY_PDF_PORT@", &proxy[1].to_string());
+    std::fs::write(prefix.join("nginx.conf"), conf).map_err(|e| e.to_string())?;
+    let nginx = which("nginx").ok_or("nginx not found (apt-get install nginx)")?;
+    let args = vec![
+        "-p".to_string(),
+        prefix.display().to_string(),
+        "-c".into(),
+        "nginx.conf".into(),
+        "-e".into(),
+        "logs/error.log".into(),
+    ];
+    let mut server = Server::start(
+        "nginx",
+        &nginx,
+        &args,
+        upstream[0],
+        &prefix.join("logs/stdout.log"),
+    )?;
+    server.wait_ready("/1", Duration::from_secs(10)).await?;
+    Ok(Nginx {
+        _server: server,
+        upstream,
+        proxy,
+    })
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+pub async fn main(args: Args) -> Result<bool, String> {
+    let bins = Binaries::locate()?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let script = root.join("bench/random-ids.lua");
+    let work = bins.dir.join("../xtask/bench");
+    let _ = std::fs::remove_dir_all(&work);
+    let nginx = start_nginx(&root, &work.join("nginx")).await?;
+    let mut proxies = Vec::new();
+    for (i, upstream) in nginx.upstream.iter().enumerate() {
+        let log = work.join(format!("docproxy-{i}.log"));
+        proxies.push(procs::start_docproxy(&bins, *upstream, &[], &log).await?);
+    }
+    let kinds = ["png", "pdf"];
+    let targets = [Target::Upstream, Target::Nginx, Target::Docproxy];
+    let mut runs: BTreeMap<(usize, u32, Target), Vec<(Wrk, f64)>> = BTreeMap::new();
+    for round in 1..=args.rounds {
+        for (k, kind) in kinds.iter().enumerate() {
+            for &conns in &args.connections {
+                for target in targets {
+                    let (url, pid) = match target {
+                        Target::Upstream => {
+                            (format!("http://127.0.0.1:{}", nginx.upstream[k]), None)
+                        }
+                        Target::Nginx => (format!("http://127.0.0.1:{}", nginx.proxy[k]), None),
+                        Target::Docproxy => (proxies[k].base_url(), Some(proxies[k].pid())),
+                    };
+                    if let Some(pid) = pid {
+                        reset_peak_rss(pid);
+                    }
+                    let w = wrk(&url, conns, args.seconds, &script)?;
+                    let rss = match target {
+                        Target::Docproxy => proxies[k].peak_rss().unwrap_or(0) as f64 / 1048576.0,
+                        _ => 0.0,
+                    };
+                    eprintln!(
+                        "round {round} {kind} c={conns} {:<18} {:>8.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}{}",
+                        target.name(),
+                        w.rps(),
+                        w.p50_us as f64 / 1e3,
+                        w.p99_us as f64 / 1e3,
+                        w.errors(),
+                        if rss > 0.0 {
+                            format!("  peak RSS {rss:.1} MiB")
+                        } else {
+                            String::new()
+                        }
+                    );
+                    runs.entry((k, conns, target)).or_default().push((w, rss));
+                }
+            }
+        }
+    }
+    drop(proxies);
+    drop(nginx);
+
+    let fail_fast = breaker_open(&bins, &work, &script, args.seconds).await?;
+    let cells: BTreeMap<_, _> = runs
+        .into_iter()
+        .map(|(key, rs)| {
+            let cell = Cell {
+                rps: median(rs.iter().map(|(w, _)| w.rps()).collect()),
+                p50_ms: median(rs.iter().map(|(w, _)| w.p50_us as f64 / 1e3).collect()),
+                p99_ms: median(rs.iter().map(|(w, _)| w.p99_us as f64 / 1e3).collect()),
+                errors: rs.iter().map(|(w, _)| w.errors()).sum(),
+                peak_rss_mib: rs.iter().map(|(_, r)| *r).fold(0.0, f64::max),
+            };
+            (key, cell)
+        })
+        .collect();
+    let report = render(&args, &cells, &kinds, fail_fast);
+    println!("{report}");
+    if let Some(path) = &args.write {
+        splice(path, &report)?;
+        println!("results written into {}", path.display());
+    }
+    Ok(true)
+}
+
+/// docproxy in front of a port nobody listens on, breaker forced open with a
+/// long open period: every answer is the fail-fast 503.
+async fn breaker_open(
+    bins: &Binaries,
+    work: &Path,
+    script: &Path,
+    seconds: u64,
+) -> Result<Wrk, String> {
+    let dead = procs::free_port();
+    let flags: Vec<String> = ["--breaker-open-for", "60s", "--breaker-open-max", "60s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let proxy =
+        procs::start_docproxy(bins, dead, &flags, &work.join("docproxy-breaker.log")).await?;
+    let client = crate::load::client(Duration::from_secs(1));
+    for _ in 0..200 {
+        let _ = client.get(format!("{}/1", proxy.base_url())).send().await;
+    }
+    let w = wrk(&proxy.base_url(), 64, seconds, script)?;
+    eprintln!(
+        "breaker open, c=64: {:.0} rps, p50 {:.3} ms, p99 {:.3} ms, non-503 answers: {}",
+        w.rps(),
+        w.p50_us as f64 / 1e3,
+        w.p99_us as f64 / 1e3,
+        w.requests.saturating_sub(w.status)
+    );
+    Ok(w)
+}
+
+fn render(
+    args: &Args,
+    cells: &BTreeMap<(usize, u32, Target), Cell>,
+    kinds: &[&str],
+    fail_fast: Wrk,
+) -> String {
+    let machine = Machine::detect();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "Machine: {}. wrk -t2, {} s per run, {} interleaved rounds, medians; errors are summed over rounds.\n",
+        machine.line(),
+        args.seconds,
+        args.rounds
+    );
+    t.push_str("| body | conns | target | rps | p50 ms | p99 ms | errors | rps vs nginx | p99 vs nginx (ms) | peak RSS MiB |\n");
+    t.push_str("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (k, kind) in kinds.iter().enumerate() {
+        for &conns in &args.connections {
+            let nginx = cells
+                .get(&(k, conns, Target::Nginx))
+                .copied()
+                .unwrap_or_default();
+            for target in [Target::Upstream, Target::Nginx, Target::Docproxy] {
+                let c = cells.get(&(k, conns, target)).copied().unwrap_or_default();
+                let _ = writeln!(
+                    t,
+                    "| {kind} | {conns} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2}x | {:+.2} | {} |",
+                    target.name(),
+                    c.rps,
+                    c.p50_ms,
+                    c.p99_ms,
+                    c.errors,
+                    c.rps / nginx.rps,
+                    c.p99_ms - nginx.p99_ms,
+                    if target == Target::Docproxy {
+                        format!("{:.1}", c.peak_rss_mib)
+                    } else {
+                        "".into()
+                    },
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nBreaker open (upstream down, 64 connections): {:.0} rps of fail-fast 503s, p50 {:.3} ms, p99 {:.3} ms.",
+        fail_fast.rps(),
+        fail_fast.p50_us as f64 / 1e3,
+        fail_fast.p99_us as f64 / 1e3
+    );
+    t
+}
+
+const BEGIN: &str = "<!-- bench:begin -->";
+const END: &str = "<!-- bench:end -->";
+
+/// Replaces the text between the markers in `path`.
+fn splice(path: &Path, report: &str) -> Result<(), String> {
+    let doc = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (Some(b), Some(e)) = (doc.find(BEGIN), doc.find(END)) else {
+        return Err(format!(
+            "{} lacks the {BEGIN} / {END} markers",
+            path.display()
+        ));
+    };
+    let updated = format!("{}{BEGIN}\n{report}\n{}", &doc[..b], &doc[e..]);
+    std::fs::write(path, updated).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_wrk_summaries() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        let w: Wrk = serde_json::from_str(
+            r#"{"requests":1000,"duration_us":2000000,"bytes":1,"connect":0,"read":1,"write":0,"status":2,"timeout":0,"p50_us":100,"p99_us":900,"max_us":1000}"#,
+        )
+        .unwrap();
+        assert_eq!(w.rps(), 500.0);
+        assert_eq!(w.errors(), 3);
+    }
+}
