@@ -47,35 +47,53 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// A one-page PDF whose content is one stream of `data` with `filter`.
-fn pdf_with_stream(data: &[u8], filter: &str) -> Vec<u8> {
+/// A PDF with a catalog, an empty page tree, then `bodies` as objects 3, 4...
+fn pdf_from_bodies(bodies: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n".to_vec();
     let mut offsets = Vec::new();
-    let objects: [&[u8]; 3] = [
+    let fixed: [&[u8]; 2] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [] /Count 0 >>",
-        &[
-            format!("<< /Length {} {filter} >>\nstream\n", data.len()).as_bytes(),
-            data,
-            b"\nendstream",
-        ]
-        .concat(),
     ];
-    for (i, body) in objects.iter().enumerate() {
+    for (i, body) in fixed
+        .into_iter()
+        .chain(bodies.iter().map(Vec::as_slice))
+        .enumerate()
+    {
         offsets.push(out.len());
         out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
         out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+    let size = offsets.len() + 1;
+    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     out
+}
+
+/// A PDF whose content is one stream of `data` with `filter`.
+fn pdf_with_stream(data: &[u8], filter: &str) -> Vec<u8> {
+    let stream = [
+        format!("<< /Length {} {filter} >>\nstream\n", data.len()).as_bytes(),
+        data,
+        b"\nendstream",
+    ]
+    .concat();
+    pdf_from_bodies(&[stream])
+}
+
+/// A PDF of many small dictionaries: the object parser's throughput.
+fn pdf_with_objects(count: usize) -> Vec<u8> {
+    let bodies: Vec<Vec<u8>> = (0..count)
+        .map(|i| format!("<< /Type /Annot /Subtype /Link /Rect [{i} 10 {} 20.5] /Border [0 0 1] /A << /S /URI /URI (https://example.com/{i}) >> /P 2 0 R >>", i + 40).into_bytes())
+        .collect();
+    pdf_from_bodies(&bodies)
 }
 
 /// An 8-bit RGB PNG of `side` x `side` pixels split into 64 KiB IDAT chunks.
@@ -117,6 +135,7 @@ fn bench(c: &mut Criterion) {
             "pdf_8MiB_unfiltered_stream",
             vec![pdf_with_stream(&noise(eight_mib), "")],
         ),
+        ("pdf_50k_small_objects", vec![pdf_with_objects(50_000)]),
         (
             "pdf_flate_stream",
             vec![pdf_with_stream(

@@ -382,7 +382,7 @@ impl<'a> Document<'a> {
     fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
         let bad = |what| PdfError::Xref { offset, what };
         let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
-        let Loaded { value, stream, .. } = self.load(offset, num, generation, 0)?;
+        let Loaded { value, stream, .. } = self.load(offset, num, generation, 0, true)?;
         let (Obj::Dict(dict), Some(data)) = (value, stream) else {
             return Err(bad("not a stream"));
         };
@@ -472,6 +472,7 @@ impl<'a> Document<'a> {
         num: u32,
         generation: u16,
         depth: u8,
+        keep: bool,
     ) -> Result<Loaded<'a>, PdfError> {
         let buf = self.buf;
         let obj_err = |what| PdfError::Object { num, offset, what };
@@ -491,10 +492,14 @@ impl<'a> Document<'a> {
             }
         };
         let mut lx = Lexer::new(buf, body);
-        let value = parse_obj(&mut lx, 0).map_err(obj_err)?;
+        let mut value = parse_value(&mut lx, 0, keep).map_err(obj_err)?;
         lx.skip_ws();
         let mut stream = None;
         if lx.eat_keyword(b"stream") {
+            if !keep {
+                // A stream's dictionary is always needed: parse it for real.
+                value = parse_obj(&mut Lexer::new(buf, body), 0).map_err(obj_err)?;
+            }
             let Obj::Dict(dict) = &value else {
                 return Err(obj_err("stream without a dictionary"));
             };
@@ -563,7 +568,7 @@ impl<'a> Document<'a> {
                 if let Some(shape) = self.shapes.get(&offset) {
                     return Ok(*shape);
                 }
-                let loaded = self.load(offset, num, g, depth)?;
+                let loaded = self.load(offset, num, g, depth, true)?;
                 let shape = shape_of(&loaded.value, loaded.stream.is_some());
                 self.shapes.insert(offset, shape);
                 Ok(shape)
@@ -596,7 +601,7 @@ impl<'a> Document<'a> {
                     what: "object stream is not an uncompressed object in use",
                 });
             };
-            let loaded = self.load(offset, num, generation, depth)?;
+            let loaded = self.load(offset, num, generation, depth, true)?;
             let objects = self.parse_object_stream(num, offset, loaded)?;
             self.object_streams.insert(num, objects);
         }
@@ -737,10 +742,8 @@ impl<'a> Document<'a> {
                     what: "offset points inside another object",
                 });
             }
-            let loaded = self.load(offset, num, generation, 0)?;
+            let loaded = self.load(offset, num, generation, 0, false)?;
             free_from = loaded.end;
-            let shape = shape_of(&loaded.value, loaded.stream.is_some());
-            self.shapes.insert(offset, shape);
             let (Obj::Dict(dict), Some(data)) = (&loaded.value, loaded.stream) else {
                 continue;
             };
@@ -1084,19 +1087,33 @@ impl Inflater {
 // ---------------------------------------------------------------------------
 // Lexer and object parser (ISO 32000 7.2 and 7.3)
 
-fn is_ws(b: u8) -> bool {
-    matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
-}
+/// Character classes (ISO 32000 7.2.2), looked up rather than matched: the
+/// lexer asks for every byte.
+const WS: u8 = 1;
+const DELIMITER: u8 = 2;
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let ws = [0u8, b'\t', b'\n', 0x0c, b'\r', b' '];
+    let mut i = 0;
+    while i < ws.len() {
+        table[ws[i] as usize] = WS;
+        i += 1;
+    }
+    let delimiters = *b"()<>[]{}/%";
+    let mut i = 0;
+    while i < delimiters.len() {
+        table[delimiters[i] as usize] = DELIMITER;
+        i += 1;
+    }
+    table
+};
 
-fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
-    )
+fn is_ws(b: u8) -> bool {
+    CLASS[b as usize] == WS
 }
 
 fn is_regular(b: u8) -> bool {
-    !is_ws(b) && !is_delimiter(b)
+    CLASS[b as usize] == 0
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1152,11 +1169,9 @@ impl<'a> Lexer<'a> {
 
     /// Skips whitespace only; returns how many bytes.
     fn skip_pure_ws(&mut self) -> usize {
-        let start = self.pos;
-        while self.peek().is_some_and(is_ws) {
-            self.pos += 1;
-        }
-        self.pos - start
+        let n = self.rest().iter().take_while(|&&b| is_ws(b)).count();
+        self.pos += n;
+        n
     }
 
     /// Skips whitespace and comments.
@@ -1211,6 +1226,13 @@ impl<'a> Lexer<'a> {
 }
 
 fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static str> {
+    parse_value(lx, depth, true)
+}
+
+/// Parses one object. With `keep` false the syntax is checked just the same
+/// but arrays and dictionaries come back empty: checking every object of a
+/// file that way allocates nothing.
+fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'a>, &'static str> {
     if depth > MAX_NESTING {
         return Err("objects nested too deeply");
     }
@@ -1235,8 +1257,10 @@ fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static s
                     return Err("dictionary key is not a name");
                 }
                 let key = parse_name(lx)?;
-                let value = parse_obj(lx, depth + 1)?;
-                entries.push((key, value));
+                let value = parse_value(lx, depth + 1, keep)?;
+                if keep {
+                    entries.push((key, value));
+                }
             }
         }
         b'<' => {
@@ -1254,26 +1278,25 @@ fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static s
             }
         }
         b'(' => {
-            lx.pos += 1;
-            let mut open = 1usize;
-            loop {
-                match lx.peek() {
-                    Some(b'\\') => lx.pos += 2,
-                    Some(b'(') => {
-                        open += 1;
-                        lx.pos += 1;
-                    }
-                    Some(b')') => {
+            // Balanced parentheses; a backslash escapes the next byte.
+            let rest = lx.rest();
+            let (mut open, mut i) = (0usize, 0);
+            while let Some(&c) = rest.get(i) {
+                match c {
+                    b'\\' => i += 1,
+                    b'(' => open += 1,
+                    b')' => {
                         open -= 1;
-                        lx.pos += 1;
                         if open == 0 {
+                            lx.pos += i + 1;
                             return Ok(Obj::Str);
                         }
                     }
-                    Some(_) => lx.pos += 1,
-                    None => return Err("unterminated string"),
+                    _ => {}
                 }
+                i += 1;
             }
+            Err("unterminated string")
         }
         b'[' => {
             lx.pos += 1;
@@ -1283,7 +1306,10 @@ fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static s
                 if lx.eat(b"]") {
                     return Ok(Obj::Array(items));
                 }
-                items.push(parse_obj(lx, depth + 1)?);
+                let item = parse_value(lx, depth + 1, keep)?;
+                if keep {
+                    items.push(item);
+                }
             }
         }
         b'+' | b'-' | b'.' | b'0'..=b'9' => parse_number(lx),
@@ -1342,9 +1368,16 @@ fn parse_number<'a>(lx: &mut Lexer<'a>) -> Result<Obj<'a>, &'static str> {
     if dots == 1 {
         return Ok(Obj::Real);
     }
-    let text = std::str::from_utf8(token).map_err(|_| "malformed number")?;
-    let Ok(n) = text.parse::<i64>() else {
+    let magnitude = body.iter().try_fold(0i64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    });
+    let Some(magnitude) = magnitude else {
         return Ok(Obj::Real); // Out of range integers are read as reals.
+    };
+    let n = if token.first() == Some(&b'-') {
+        -magnitude
+    } else {
+        magnitude
     };
     if !sign {
         let mut ahead = *lx;
