@@ -85,6 +85,22 @@ fn every_real_producer_fixture_is_accepted_with_its_type() {
 }
 
 #[test]
+fn manifest_describes_every_fixture() {
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/MANIFEST.md"),
+    )
+    .expect("tests/fixtures/MANIFEST.md (written by scripts/fixtures/generate.py)");
+    for (kind, names) in [("pdf", fixtures("pdf")), ("png", fixtures("png"))] {
+        for (name, _) in names {
+            assert!(
+                manifest.contains(&format!("`{kind}/{name}`")),
+                "{kind}/{name} missing from MANIFEST.md"
+            );
+        }
+    }
+}
+
+#[test]
 fn type_comes_from_the_bytes_and_mime_matches() {
     for (name, bytes, expected) in all_fixtures() {
         let t = validate(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -584,6 +600,110 @@ fn flate_stream_in_the_last_object_must_inflate_completely() {
     assert_eq!(
         validate(&build(&trailing)).map_err(|e| e.reason()),
         Err("pdf_stream")
+    );
+}
+
+/// A PDF 1.5 file whose objects 1.. live in one object stream (object 90),
+/// indexed by an xref stream (object 91, PNG Up predictor). `entry` maps an
+/// inner object number and its true index to the index the xref records.
+fn objstm_pdf(
+    inner: &[(u32, &str)],
+    header: Option<&str>,
+    entry: impl Fn(u32, u32) -> u32,
+) -> Vec<u8> {
+    let mut offsets_in_stream = String::new();
+    let mut bodies = String::new();
+    for (num, body) in inner {
+        offsets_in_stream.push_str(&format!("{num} {} ", bodies.len()));
+        bodies.push_str(body);
+        bodies.push('\n');
+    }
+    let head = header.map_or(offsets_in_stream, str::to_string);
+    let data = flate(format!("{head}{bodies}").as_bytes());
+    let mut pdf = b"%PDF-1.5\n".to_vec();
+    let objstm_at = pdf.len();
+    pdf.extend_from_slice(
+        format!("90 0 obj\n<< /Type /ObjStm /N {} /First {} /Filter /FlateDecode /Length {} >>\nstream\n", inner.len(), head.len(), data.len())
+            .as_bytes(),
+    );
+    pdf.extend_from_slice(&data);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref_at = pdf.len();
+    // Rows of W [1 4 2]: type, field 2, field 3.
+    let mut rows: Vec<[u8; 7]> = Vec::new();
+    let row = |t: u8, a: u32, b: u16| {
+        let mut r = [t, 0, 0, 0, 0, 0, 0];
+        r[1..5].copy_from_slice(&a.to_be_bytes());
+        r[5..7].copy_from_slice(&b.to_be_bytes());
+        r
+    };
+    let mut index = Vec::new();
+    for (i, (num, _)) in inner.iter().enumerate() {
+        rows.push(row(2, 90, entry(*num, i as u32) as u16));
+        index.push(format!("{num} 1"));
+    }
+    rows.push(row(1, objstm_at as u32, 0));
+    rows.push(row(1, xref_at as u32, 0));
+    index.push("90 2".to_string());
+    let mut predicted = Vec::new();
+    let mut prev = [0u8; 7];
+    for r in &rows {
+        predicted.push(2u8);
+        predicted.extend(r.iter().zip(prev).map(|(a, b)| a.wrapping_sub(b)));
+        prev = *r;
+    }
+    let xdata = flate(&predicted);
+    pdf.extend_from_slice(
+        format!(
+            "91 0 obj\n<< /Type /XRef /Size 92 /W [1 4 2] /Index [{}] /Root 1 0 R /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 7 >> /Length {} >>\nstream\n",
+            index.join(" "),
+            xdata.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&xdata);
+    pdf.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    pdf
+}
+
+#[test]
+fn objects_inside_object_streams_are_checked() {
+    let same = |_, i| i;
+    let reason = |pdf: Vec<u8>| validate(&pdf).map_err(|e| e.reason());
+    let good = [(1, CATALOG), (2, PAGES)];
+    assert_eq!(reason(objstm_pdf(&good, None, same)), Ok(DocumentType::Pdf));
+    let broken = [(1, CATALOG), (2, "<< /Type /Pages /Kids [] ")];
+    assert_eq!(
+        reason(objstm_pdf(&broken, None, same)),
+        Err("pdf_object"),
+        "unterminated dictionary"
+    );
+    let not_catalog = [(1, PAGES), (2, PAGES)];
+    assert_eq!(
+        reason(objstm_pdf(&not_catalog, None, same)),
+        Err("pdf_root")
+    );
+    assert_eq!(
+        reason(objstm_pdf(&good, None, |_, i| 1 - i)),
+        Err("pdf_xref"),
+        "indexes swapped"
+    );
+    assert_eq!(
+        reason(objstm_pdf(&good, None, |_, i| i + 5)),
+        Err("pdf_xref"),
+        "index past /N"
+    );
+    let out_of_order = format!("1 {} 2 0 ", PAGES.len() + 1);
+    let swapped = [(2, PAGES), (1, CATALOG)];
+    assert_eq!(
+        reason(objstm_pdf(&swapped, Some(&out_of_order), |n, _| n - 1)),
+        Err("pdf_object"),
+        "offsets decrease"
+    );
+    assert_eq!(
+        reason(objstm_pdf(&good, Some("1 0 2 x "), same)),
+        Err("pdf_object"),
+        "bad header"
     );
 }
 
