@@ -705,6 +705,32 @@ fn objects_inside_object_streams_are_checked() {
         Err("pdf_object"),
         "bad header"
     );
+    let with_params = |params: &[u8]| {
+        let pdf = objstm_pdf(&good, None, same);
+        let at = find(&pdf, b"/Predictor 12 /Columns 7", 0).unwrap();
+        [&pdf[..at], params, &pdf[at + 24..]].concat()
+    };
+    assert_eq!(
+        reason(with_params(b"/Predictor 12 /Columns 7")),
+        Ok(DocumentType::Pdf)
+    );
+    for bad in [
+        &b"/Predictor 12 /Columns 9223372036854775807"[..],
+        b"/Predictor 12 /Colors -3",
+        b"/Predictor 2",
+    ] {
+        assert_eq!(
+            reason(with_params(bad)),
+            Err("pdf_stream"),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    assert_eq!(
+        reason(with_params(b"/Predictor 12 /Columns 9")),
+        Err("pdf_stream"),
+        "rows do not divide"
+    );
 }
 
 // --- Hand-built PNGs ---------------------------------------------------------

@@ -702,17 +702,18 @@ impl<'a> Document<'a> {
                     int(b"Colors".as_slice(), 1),
                     int(b"BitsPerComponent".as_slice(), 8),
                 );
-                let bpp_bits = columns
-                    .checked_mul(colors)
-                    .and_then(|c| c.checked_mul(bits));
-                let row = bpp_bits
-                    .and_then(|b| usize::try_from((b + 7) / 8).ok())
-                    .filter(|&r| r > 0);
+                let sane = (1..=1 << 24).contains(&columns)
+                    && (1..=32).contains(&colors)
+                    && matches!(bits, 1 | 2 | 4 | 8 | 16);
+                if !sane {
+                    return Err(PdfError::Stream {
+                        num,
+                        what: "bad predictor parameters",
+                    });
+                }
+                // In range by the checks above: at most 2^24 * 32 * 16 bits.
+                let row = usize::try_from((columns * colors * bits + 7) / 8).unwrap_or(usize::MAX);
                 let pixel = usize::try_from((colors * bits + 7) / 8).unwrap_or(1).max(1);
-                let row = row.ok_or(PdfError::Stream {
-                    num,
-                    what: "bad predictor parameters",
-                })?;
                 out = unpredict_png(&out, row, pixel).ok_or(PdfError::Stream {
                     num,
                     what: "bad PNG predictor data",
@@ -967,6 +968,12 @@ fn ascii85(data: &[u8]) -> Option<Vec<u8>> {
 /// byte then `row` bytes. Returns None on a bad filter byte or a partial row.
 fn unpredict_png(data: &[u8], row: usize, pixel: usize) -> Option<Vec<u8>> {
     let stride = row.checked_add(1)?;
+    if data.is_empty() {
+        return Some(Vec::new());
+    }
+    if stride > data.len() {
+        return None; // Also keeps `prev` no larger than the data.
+    }
     if data.len() % stride != 0 {
         return None;
     }
