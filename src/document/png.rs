@@ -362,7 +362,8 @@ impl ImageData {
         let (first_rows, pass) = (passes.first().map_or(0, |p| p.1), 0);
         Ok(ImageData {
             inflater: Decompress::new(true),
-            scratch: vec![0; 32 * 1024],
+            // Small images need no more than their own size of scratch.
+            scratch: vec![0; expected.clamp(1, 32 * 1024) as usize],
             passes,
             expected,
             produced: 0,
