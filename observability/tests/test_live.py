@@ -100,11 +100,8 @@ class Stack:
                              "--error-rate", "0.05", "--reset-rate", "0.02", "--wrong-type-rate", "0.05",
                              "--latency", "2ms"])
         wait_for(f"http://127.0.0.1:{self.dummy_port}/_dummy/healthz")
-        # Tight limits so that load shedding and retry-budget exhaustion happen
-        # (their panels and metrics are part of what is proven).
         self.spawn("docproxy", [str(DOCPROXY_BIN), "--listen", self.proxy,
                                 "--upstream-url", f"http://127.0.0.1:{self.dummy_port}",
-                                "--max-in-flight", "8", "--retry-budget-ratio", "0.05",
                                 "--log-format", "json"])
         wait_for(f"http://{self.proxy}/readyz")
         self.spawn("prometheus", [PROMETHEUS_BIN, f"--config.file={self.write_prometheus_config()}",
