@@ -18,7 +18,7 @@ echo "--- promtool test rules"
 promtool test rules observability/prometheus/tests/*.yml
 
 echo "--- release binaries for the live test"
-cargo build --release --locked --workspace --bins
+cargo build --release --locked -p docproxy -p dummy-pdf-or-png --bins
 target/release/docproxy --help >/dev/null
 
 echo "--- pytest observability/tests"
