@@ -2,7 +2,7 @@
 //! validation that must pass before a single byte reaches a client.
 //!
 //! The upstream's Content-Type is never trusted; `validate` is the only way a
-//! `DocumentType` comes into being.
+//! `DocumentType` comes into being. What is checked, and why: docs/VALIDATION.md.
 
 mod pdf;
 mod png;

@@ -82,9 +82,9 @@ impl PdfError {
         }
     }
 
-    /// One value of every variant, for tests that check the label set.
-    #[doc(hidden)]
-    pub fn examples() -> Vec<PdfError> {
+    /// One value of every variant, for the test that checks the label set.
+    #[cfg(test)]
+    pub(crate) fn examples() -> Vec<PdfError> {
         vec![
             PdfError::Header(""),
             PdfError::EofMarker,

@@ -54,9 +54,9 @@ impl PngError {
         }
     }
 
-    /// One value of every variant, for tests that check the label set.
-    #[doc(hidden)]
-    pub fn examples() -> Vec<PngError> {
+    /// One value of every variant, for the test that checks the label set.
+    #[cfg(test)]
+    pub(crate) fn examples() -> Vec<PngError> {
         vec![
             PngError::Signature,
             PngError::Truncated { offset: 0 },
