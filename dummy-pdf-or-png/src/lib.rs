@@ -1,34 +1,12 @@
-//! dummy-pdf-or-png: the upstream simulator (placeholder: being written).
+//! dummy-pdf-or-png: a stand-in for the upstream docproxy fronts. Like the
+//! original, every GET or HEAD on any path answers a PNG (50%), a PDF (40%)
+//! or a corrupt PDF labelled `application/pdf` (10%). Off by default, it can
+//! also inject faults, and it reports its health and metrics under `/_dummy/`.
 
-use std::future::Future;
+mod config;
+mod documents;
+mod server;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::http::header;
-use axum::response::IntoResponse;
-
-pub const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
-
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub seed: Option<u64>,
-}
-
-pub fn router(_config: Config) -> Router {
-    Router::new().fallback(|| async {
-        if rand::random::<bool>() {
-            ([(header::CONTENT_TYPE, "image/png")], Bytes::from_static(PNG)).into_response()
-        } else {
-            ([(header::CONTENT_TYPE, "application/pdf")], Bytes::from_static(PDF)).into_response()
-        }
-    })
-}
-
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(config)).with_graceful_shutdown(shutdown).await
-}
+pub use config::{Config, Faults, Only};
+pub use documents::{CORRUPT_PDF, Kind, PDF, PNG, generate};
+pub use server::serve;

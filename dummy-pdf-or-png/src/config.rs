@@ -1,0 +1,90 @@
+//! Settings: the seed, and the fault-injection additions (all off by default,
+//! so the defaults behave like the original service).
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct Config {
+    /// Seed for the random choices: the same seed gives the same sequence for sequential requests.
+    #[arg(long, env = "DUMMY_SEED")]
+    pub seed: Option<u64>,
+
+    /// Serve only this document instead of the 50/40/10 mix (for benchmarks).
+    #[arg(long, env = "DUMMY_ONLY", value_enum)]
+    pub only: Option<Only>,
+
+    #[command(flatten)]
+    pub faults: Faults,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    Pdf,
+    Png,
+    CorruptPdf,
+}
+
+/// Fault injection. Rates are probabilities per request, from 0 to 1.
+#[derive(Debug, Clone, Args)]
+pub struct Faults {
+    /// Fraction of requests answered with --error-status.
+    #[arg(long, env = "DUMMY_ERROR_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub error_rate: f64,
+    /// Status of injected errors.
+    #[arg(long, env = "DUMMY_ERROR_STATUS", default_value_t = 503, value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub error_status: u16,
+    /// Delay added to every response.
+    #[arg(long, env = "DUMMY_LATENCY", default_value = "0s", value_parser = duration)]
+    pub latency: Duration,
+    /// Fraction of requests delayed by --spike-latency on top.
+    #[arg(long, env = "DUMMY_SPIKE_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub spike_rate: f64,
+    /// Delay of a latency spike.
+    #[arg(long, env = "DUMMY_SPIKE_LATENCY", default_value = "5s", value_parser = duration)]
+    pub spike_latency: Duration,
+    /// Fraction of connections reset (TCP RST) instead of answered.
+    #[arg(long, env = "DUMMY_RESET_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub reset_rate: f64,
+    /// Fraction of bodies cut in half after a full Content-Length was promised.
+    #[arg(long, env = "DUMMY_TRUNCATE_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub truncate_rate: f64,
+    /// Fraction of documents labelled with a wrong Content-Type.
+    #[arg(long, env = "DUMMY_WRONG_TYPE_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub wrong_type_rate: f64,
+    /// Fraction of bodies sent slowly, 1 KiB every --drip-interval.
+    #[arg(long, env = "DUMMY_DRIP_RATE", default_value_t = 0.0, value_parser = rate)]
+    pub drip_rate: f64,
+    /// Pause between dripped chunks.
+    #[arg(long, env = "DUMMY_DRIP_INTERVAL", default_value = "10ms", value_parser = duration)]
+    pub drip_interval: Duration,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            error_rate: 0.0,
+            error_status: 503,
+            latency: Duration::ZERO,
+            spike_rate: 0.0,
+            spike_latency: Duration::from_secs(5),
+            reset_rate: 0.0,
+            truncate_rate: 0.0,
+            wrong_type_rate: 0.0,
+            drip_rate: 0.0,
+            drip_interval: Duration::from_millis(10),
+        }
+    }
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("expected a rate from 0 to 1, got {s:?}")),
+    }
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 250ms, 5s)"))
+}

@@ -1,0 +1,171 @@
+//! The three documents the simulator serves, embedded from `documents/`.
+//! They are made by `generate` in this crate; a test fails if the committed
+//! files drift from it (`REGENERATE=1 cargo test -p dummy-pdf-or-png` rewrites them).
+
+pub mod generate;
+
+/// A one-page PDF 1.4 (~13 KB) with Flate streams and a classic xref table.
+pub const PDF: &[u8] = include_bytes!("../../documents/sample.pdf");
+/// An RGB PNG (~48 KB).
+pub const PNG: &[u8] = include_bytes!("../../documents/sample.png");
+/// `PDF` after the original service's damage: lossy UTF-8, CR to LF, `/Root 00 0 R`.
+pub const CORRUPT_PDF: &[u8] = include_bytes!("../../documents/corrupt.pdf");
+
+/// Which document a response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pdf,
+    Png,
+    CorruptPdf,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Pdf, Kind::Png, Kind::CorruptPdf];
+
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Kind::Pdf => PDF,
+            Kind::Png => PNG,
+            Kind::CorruptPdf => CORRUPT_PDF,
+        }
+    }
+
+    /// The file name the original served it under; its extension decides the label.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Kind::Pdf => "sample.pdf",
+            Kind::Png => "sample.png",
+            Kind::CorruptPdf => "corrupt.pdf",
+        }
+    }
+
+    /// Content-Type by extension, as the original did: the corrupt PDF is `application/pdf`.
+    pub fn content_type(self) -> &'static str {
+        if self.file_name().ends_with(".png") {
+            "image/png"
+        } else {
+            "application/pdf"
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Pdf => "pdf",
+            Kind::Png => "png",
+            Kind::CorruptPdf => "corrupt_pdf",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn committed_documents_match_the_generator() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/documents");
+        let pdf = generate::pdf();
+        let expected = [
+            ("sample.pdf", pdf.clone()),
+            ("sample.png", generate::png()),
+            ("corrupt.pdf", generate::corrupt_pdf(&pdf)),
+        ];
+        for (name, bytes) in expected {
+            let path = format!("{dir}/{name}");
+            if std::env::var_os("REGENERATE").is_some() {
+                std::fs::write(&path, &bytes).unwrap();
+            }
+            let committed = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                committed == bytes,
+                "{name} drifted from the generator; run REGENERATE=1 cargo test -p dummy-pdf-or-png"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_are_those_of_the_original() {
+        assert!((12_000..15_000).contains(&PDF.len()), "{}", PDF.len());
+        assert!((45_000..52_000).contains(&PNG.len()), "{}", PNG.len());
+    }
+
+    /// The offset after the last `startxref`.
+    fn startxref(pdf: &[u8]) -> usize {
+        let at = pdf.windows(9).rposition(|w| w == b"startxref").unwrap();
+        let text = String::from_utf8_lossy(&pdf[at + 9..]);
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    fn first_stream(pdf: &[u8]) -> &[u8] {
+        let start = pdf.windows(6).position(|w| w == b"stream").unwrap() + 6;
+        let start = start + if pdf[start] == b'\r' { 2 } else { 1 };
+        let end = start
+            + pdf[start..]
+                .windows(9)
+                .position(|w| w == b"endstream")
+                .unwrap();
+        &pdf[start..end]
+    }
+
+    fn inflates(data: &[u8]) -> bool {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(data)
+            .read_to_end(&mut out)
+            .is_ok()
+    }
+
+    #[test]
+    fn the_pdf_is_well_formed() {
+        assert!(PDF.starts_with(b"%PDF-1.4"));
+        assert!(
+            PDF.contains(&b'\r'),
+            "CRLF line ends, so the CR damage moves offsets"
+        );
+        assert!(PDF.windows(12).any(|w| w == b"/Root 14 0 R"));
+        assert_eq!(&PDF[startxref(PDF)..startxref(PDF) + 4], b"xref");
+        assert!(inflates(first_stream(PDF)));
+    }
+
+    #[test]
+    fn the_corrupt_pdf_has_exactly_the_originals_damage() {
+        let expected = String::from_utf8_lossy(PDF)
+            .replace('\r', "\n")
+            .replace("/Root 14 0 R", "/Root 00 0 R");
+        assert_eq!(CORRUPT_PDF, expected.as_bytes());
+        assert!(CORRUPT_PDF.starts_with(b"%PDF-1.4"));
+        assert!(CORRUPT_PDF.trim_ascii_end().ends_with(b"%%EOF"));
+        assert!(
+            CORRUPT_PDF.windows(3).any(|w| w == [0xEF, 0xBF, 0xBD]),
+            "replacement characters"
+        );
+        let offset = startxref(CORRUPT_PDF);
+        assert_ne!(
+            CORRUPT_PDF.get(offset..offset + 4),
+            Some(&b"xref"[..]),
+            "startxref no longer points at xref"
+        );
+        assert!(
+            !inflates(first_stream(CORRUPT_PDF)),
+            "its Flate stream no longer inflates"
+        );
+    }
+
+    #[test]
+    fn the_png_chunks_are_sound() {
+        assert!(PNG.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let mut at = 8;
+        let mut kinds = Vec::new();
+        while at < PNG.len() {
+            let len = u32::from_be_bytes(PNG[at..at + 4].try_into().unwrap()) as usize;
+            let body = &PNG[at + 4..at + 8 + len];
+            let crc = u32::from_be_bytes(PNG[at + 8 + len..at + 12 + len].try_into().unwrap());
+            assert_eq!(crc32fast::hash(body), crc);
+            kinds.push(String::from_utf8_lossy(&body[..4]).into_owned());
+            at += 12 + len;
+        }
+        assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
+        assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
+        assert!(kinds.iter().any(|k| k == "IDAT"));
+    }
+}

@@ -1,0 +1,337 @@
+//! The HTTP server: its own accept loop (so an injected reset can be a real
+//! TCP RST), the per-request plan of what to send, and `/_dummy/` endpoints.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::config::{Config, Only};
+use crate::documents::Kind;
+
+type Body = BoxBody<Bytes, io::Error>;
+
+/// The documents' modification time, sent as Last-Modified like the original's file server.
+const LAST_MODIFIED: &str = "Fri, 21 Nov 2025 00:00:00 GMT";
+const DRIP_CHUNK: usize = 1024;
+const FAULTS: [&str; 6] = ["error", "spike", "reset", "truncate", "wrong_type", "drip"];
+
+struct State {
+    config: Config,
+    rng: Mutex<StdRng>,
+    served: [AtomicU64; 3],
+    faults: [AtomicU64; 6],
+}
+
+/// What one request gets. Every choice is drawn, used or not, so a seeded
+/// run gives the same sequence whatever the fault settings.
+struct Plan {
+    kind: Kind,
+    error: bool,
+    spike: bool,
+    reset: bool,
+    truncate: bool,
+    wrong_type: bool,
+    drip: bool,
+}
+
+impl State {
+    fn plan(&self) -> Plan {
+        let f = &self.config.faults;
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let roll = rng.random_range(0..100u8);
+        let kind = match self.config.only {
+            Some(Only::Pdf) => Kind::Pdf,
+            Some(Only::Png) => Kind::Png,
+            Some(Only::CorruptPdf) => Kind::CorruptPdf,
+            None if roll < 50 => Kind::Png,
+            None if roll < 90 => Kind::Pdf,
+            None => Kind::CorruptPdf,
+        };
+        let mut chance = |rate: f64| rng.random_bool(rate);
+        Plan {
+            kind,
+            error: chance(f.error_rate),
+            spike: chance(f.spike_rate),
+            reset: chance(f.reset_rate),
+            truncate: chance(f.truncate_rate),
+            wrong_type: chance(f.wrong_type_rate),
+            drip: chance(f.drip_rate),
+        }
+    }
+
+    fn count_fault(&self, name: &str) {
+        if let Some(i) = FAULTS.iter().position(|f| *f == name) {
+            self.faults[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then lets open requests finish (5 s at most).
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let rng = match config.seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    };
+    let state = Arc::new(State {
+        config,
+        rng: Mutex::new(rng),
+        served: Default::default(),
+        faults: Default::default(),
+    });
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let reset = Arc::new(AtomicBool::new(false));
+        let io = TokioIo::new(Connection {
+            stream,
+            reset: reset.clone(),
+        });
+        let state = state.clone();
+        let service = service_fn(move |request| handle(state.clone(), reset.clone(), request));
+        let connection = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
+}
+
+async fn handle(
+    state: Arc<State>,
+    reset: Arc<AtomicBool>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let path = request.uri().path();
+    if let Some(endpoint) = path.strip_prefix("/_dummy/") {
+        return Ok(match endpoint {
+            "healthz" => text(StatusCode::OK, "ok\n".into()),
+            "metrics" => text(StatusCode::OK, render_metrics(&state)),
+            _ => text(StatusCode::NOT_FOUND, "no such endpoint\n".into()),
+        });
+    }
+    let head = match *request.method() {
+        Method::GET => false,
+        Method::HEAD => true,
+        _ => {
+            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n".into());
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return Ok(response);
+        }
+    };
+
+    let plan = state.plan();
+    let faults = &state.config.faults;
+    let mut delay = faults.latency;
+    if plan.spike {
+        state.count_fault("spike");
+        delay += faults.spike_latency;
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if plan.reset {
+        state.count_fault("reset");
+        // The connection sees the flag on its next read or write and closes with an RST.
+        reset.store(true, Ordering::SeqCst);
+        return Ok(text(StatusCode::OK, String::new()));
+    }
+    if plan.error {
+        state.count_fault("error");
+        let status =
+            StatusCode::from_u16(faults.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return Ok(text(status, "injected fault\n".into()));
+    }
+
+    state.served[plan.kind as usize].fetch_add(1, Ordering::Relaxed);
+    let bytes = plan.kind.bytes();
+    let label = if plan.wrong_type {
+        state.count_fault("wrong_type");
+        if plan.kind == Kind::Png {
+            "application/pdf"
+        } else {
+            "image/png"
+        }
+    } else {
+        plan.kind.content_type()
+    };
+    let body = if head {
+        empty()
+    } else if plan.truncate {
+        state.count_fault("truncate");
+        let half = Bytes::from_static(&bytes[..bytes.len() / 2]);
+        // Pause before failing so the half already sent is flushed, then the connection drops.
+        let cut = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "injected truncation",
+            ))
+        };
+        BodyExt::boxed(StreamBody::new(
+            stream::iter([Ok(Frame::data(half))]).chain(stream::once(cut)),
+        ))
+    } else if plan.drip {
+        state.count_fault("drip");
+        drip(bytes, faults.drip_interval)
+    } else {
+        Full::new(Bytes::from_static(bytes))
+            .map_err(|never| match never {})
+            .boxed()
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(label));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_static(LAST_MODIFIED),
+    );
+    Ok(response)
+}
+
+fn drip(bytes: &'static [u8], interval: Duration) -> Body {
+    let chunks = stream::unfold(0usize, move |at| async move {
+        if at >= bytes.len() {
+            return None;
+        }
+        if at > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        let end = (at + DRIP_CHUNK).min(bytes.len());
+        Some((Ok(Frame::data(Bytes::from_static(&bytes[at..end]))), end))
+    });
+    BodyExt::boxed(StreamBody::new(chunks))
+}
+
+fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn empty() -> Body {
+    Full::new(Bytes::new())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn render_metrics(state: &State) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP dummy_documents_served_total Documents served by kind.\n# TYPE dummy_documents_served_total counter\n");
+    for kind in Kind::ALL {
+        let n = state.served[kind as usize].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "dummy_documents_served_total{{kind=\"{}\"}} {n}",
+            kind.as_str()
+        );
+    }
+    out.push_str("# HELP dummy_faults_injected_total Faults injected by kind.\n# TYPE dummy_faults_injected_total counter\n");
+    for (i, fault) in FAULTS.iter().enumerate() {
+        let n = state.faults[i].load(Ordering::Relaxed);
+        let _ = writeln!(out, "dummy_faults_injected_total{{fault=\"{fault}\"}} {n}");
+    }
+    out
+}
+
+/// A TCP connection that can be reset from a handler: once `reset` is set,
+/// the next read or write fails, and dropping the socket with a zero linger
+/// sends an RST instead of a FIN.
+struct Connection {
+    stream: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Connection {
+    fn check(&self) -> io::Result<()> {
+        if self.reset.load(Ordering::SeqCst) {
+            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected reset",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
