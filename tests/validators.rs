@@ -84,6 +84,22 @@ fn every_real_producer_fixture_is_accepted_with_its_type() {
     }
 }
 
+/// The upstream simulator's documents: what docproxy meets in every
+/// environment, so they pin the validators' behaviour end to end.
+#[test]
+fn dummy_upstream_documents_are_judged_right() {
+    assert_eq!(validate(dummy_pdf_or_png::PDF), Ok(DocumentType::Pdf));
+    assert_eq!(validate(dummy_pdf_or_png::PNG), Ok(DocumentType::Png));
+    let e = assert_rejected("dummy", "CORRUPT_PDF", dummy_pdf_or_png::CORRUPT_PDF);
+    assert!(e.reason().starts_with("pdf_"), "{e}");
+    // The same damage built here from the good PDF is refused too.
+    assert_rejected(
+        "dummy",
+        "lossy PDF",
+        &lossy(dummy_pdf_or_png::PDF, true, true),
+    );
+}
+
 #[test]
 fn manifest_describes_every_fixture() {
     let manifest = std::fs::read_to_string(
