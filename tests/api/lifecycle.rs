@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn liveness_does_not_depend_on_the_upstream() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(&["--upstream-url", &format!("http://127.0.0.1:{port}")]).await;
+
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let app = spawn_app().await;
+    app.upstream_answers(pdf()).await;
+    app.get("/1").await;
+
+    let response = app.get("/metrics").await;
+
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE docproxy_http_requests_total counter"),
+        "{text}"
+    );
+    assert!(text.contains("docproxy_build_info{version="));
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests() {
+    let app = spawn_app().await;
+    app.upstream_answers(slow(pdf(), Duration::from_millis(400)))
+        .await;
+    let url = format!("{}/1", app.address);
+    let client = app.client.clone();
+    let in_flight = tokio::spawn(async move { client.get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let address = app.address.clone();
+    app.stop().await.expect("clean stop");
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap(), PDF);
+    let after = reqwest::Client::new()
+        .get(format!("{address}/healthz"))
+        .send()
+        .await;
+    assert!(after.is_err(), "the listener is closed after shutdown");
+}
+
+#[tokio::test]
+async fn readiness_is_503_while_draining() {
+    let app = spawn_app_with(&["--shutdown-grace", "2s"]).await;
+    app.upstream_answers(slow(pdf(), Duration::from_millis(600)))
+        .await;
+    // Keep one connection busy so draining lasts, and ask readiness on another
+    // connection that was opened before the shutdown.
+    let probe_client = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert_eq!(
+        probe_client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let busy_url = format!("{}/1", app.address);
+    let busy = tokio::spawn(async move { reqwest::get(busy_url).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let readyz = format!("{}/readyz", app.address);
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The idle keep-alive connection is closed by the drain, or answers 503.
+    match probe_client.get(&readyz).send().await {
+        Ok(response) => assert_eq!(response.status(), 503),
+        Err(error) => assert!(error.is_connect() || error.is_request(), "{error}"),
+    }
+
+    assert_eq!(busy.await.unwrap().unwrap().status(), 200);
+    stopping.await.unwrap().unwrap();
+}

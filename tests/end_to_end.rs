@@ -1,0 +1,86 @@
+//! docproxy in front of the real dummy-pdf-or-png (in-process, real sockets):
+//! the original 50/40/10 mix, corrupt PDFs included, must come out as 100%
+//! valid documents with their true types.
+
+use clap::Parser;
+use docproxy::Application;
+use docproxy::config::Cli;
+use futures_util::{StreamExt, stream};
+use tokio::net::TcpListener;
+
+const REQUESTS: usize = 1_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let dummy = dummy_pdf_or_png::Config {
+        seed: Some(2026),
+        ..Default::default()
+    };
+    tokio::spawn(dummy_pdf_or_png::serve(
+        listener,
+        dummy,
+        std::future::pending(),
+    ));
+
+    let config = Cli::try_parse_from([
+        "docproxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream-url",
+        &upstream,
+    ])
+    .unwrap()
+    .config;
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let results: Vec<(u16, String, bytes::Bytes)> = stream::iter(0..REQUESTS)
+        .map(|id| {
+            let (client, base) = (&client, &base);
+            async move {
+                let response = client.get(format!("{base}/{id}")).send().await.unwrap();
+                let status = response.status().as_u16();
+                let content_type = response.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                (status, content_type, response.bytes().await.unwrap())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+
+    let (mut pdfs, mut pngs) = (0, 0);
+    for (status, content_type, body) in &results {
+        assert_eq!(
+            *status,
+            200,
+            "{content_type}: {}",
+            String::from_utf8_lossy(body)
+        );
+        assert_ne!(
+            body.as_ref(),
+            dummy_pdf_or_png::CORRUPT_PDF,
+            "the corrupt PDF is never served"
+        );
+        match content_type.as_str() {
+            "application/pdf" => {
+                assert_eq!(body.as_ref(), dummy_pdf_or_png::PDF);
+                pdfs += 1;
+            }
+            "image/png" => {
+                assert_eq!(body.as_ref(), dummy_pdf_or_png::PNG);
+                pngs += 1;
+            }
+            other => panic!("unexpected type {other}"),
+        }
+    }
+    assert_eq!(pdfs + pngs, REQUESTS);
+    // Corrupt PDFs are retried away, so PDFs are 40 of the 90 valid in a hundred.
+    assert!((380..=510).contains(&pdfs), "{pdfs} PDFs, {pngs} PNGs");
+}
