@@ -1,7 +1,7 @@
 //! Validation throughput: `cargo bench --bench validators`.
 //!
 //! Three kinds of input, because their costs differ by orders of magnitude:
-//! the real fixtures (small, object-dense), a large PDF whose bulk is an
+//! the real fixtures and the dummy upstream's documents (small), a large PDF whose bulk is an
 //! unfiltered stream (the structural walk alone: `/Length` lets it skip the
 //! data), and large Flate-compressed PDF and PNG bodies (dominated by
 //! inflating, which the validators must do to prove the data is whole).
@@ -131,6 +131,8 @@ fn bench(c: &mut Criterion) {
     let inputs: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("pdf_fixtures", fixtures("pdf")),
         ("png_fixtures", fixtures("png")),
+        ("dummy_upstream_pdf", vec![dummy_pdf_or_png::PDF.to_vec()]),
+        ("dummy_upstream_png", vec![dummy_pdf_or_png::PNG.to_vec()]),
         (
             "pdf_8MiB_unfiltered_stream",
             vec![pdf_with_stream(&noise(eight_mib), "")],
