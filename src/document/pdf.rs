@@ -274,7 +274,14 @@ impl<'a> Document<'a> {
                 return Err(PdfError::Limit("too many cross-reference sections"));
             }
             let rest = self.buf.get(offset..).unwrap_or_default();
-            let trailer = if rest.starts_with(b"xref") {
+            // As for objects, landing inside a word (`start|xref`) is a bad offset.
+            let mid_word = offset > 0 && self.buf.get(offset - 1).is_some_and(|&b| is_regular(b));
+            let trailer = if mid_word {
+                return Err(PdfError::Xref {
+                    offset,
+                    what: "offset points inside a word",
+                });
+            } else if rest.starts_with(b"xref") {
                 let trailer = self.classic_section(offset)?;
                 if let Some(stm) = trailer.get(b"XRefStm") {
                     let stm =
