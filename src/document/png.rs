@@ -451,3 +451,37 @@ impl ImageData {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(width: u32, height: u32, bit_depth: u8, colour_type: u8, interlaced: bool) -> Header {
+        Header {
+            width,
+            height,
+            bit_depth,
+            colour_type,
+            interlaced,
+        }
+    }
+
+    #[test]
+    fn scanline_layout_follows_adam7() {
+        // 1x1: only the first pass has a pixel.
+        assert_eq!(header(1, 1, 8, 6, true).passes(), vec![(5, 1)]);
+        // 8x8 RGB: passes of 1x1, 1x1, 2x1, 2x2, 4x2, 4x4, 8x4 pixels.
+        let rows: Vec<_> = header(8, 8, 8, 2, true).passes();
+        assert_eq!(
+            rows,
+            vec![(4, 1), (4, 1), (7, 1), (7, 2), (13, 2), (13, 4), (25, 4)]
+        );
+        // 3x2 at 4 bits: passes 1 (1x1), 4 (1x1: x=2), 6 (1x1: x=1) and 7 (3x1).
+        assert_eq!(
+            header(3, 2, 4, 0, true).passes(),
+            vec![(2, 1), (2, 1), (2, 1), (3, 1)]
+        );
+        // Not interlaced: one pass, bits rounded up to whole bytes.
+        assert_eq!(header(9, 5, 1, 0, false).passes(), vec![(3, 5)]);
+    }
+}
