@@ -25,5 +25,6 @@ cargo deny --offline --log-level error check bans licenses sources
 
 echo "-- workflow policy and smoke test"
 cargo build --locked --quiet --workspace --bins
-SMOKE_REQUIRE_REAL=1 DOCPROXY_BIN="$PWD/target/debug/docproxy" DUMMY_BIN="$PWD/target/debug/dummy-pdf-or-png" \
+bin_dir="$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/debug"
+SMOKE_REQUIRE_REAL=1 DOCPROXY_BIN="$bin_dir/docproxy" DUMMY_BIN="$bin_dir/dummy-pdf-or-png" \
   pytest -q -p no:cacheprovider .github/tests scripts/tests
