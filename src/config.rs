@@ -60,7 +60,9 @@ pub struct Config {
     pub deadline: Duration,
 
     /// Upstream attempts per request, the first included (1 disables retries).
-    #[arg(long, env = "DOCPROXY_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    /// Five, so that the original upstream's 10% corrupt answers fail a
+    /// request only when five come in a row (1 in 100,000).
+    #[arg(long, env = "DOCPROXY_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_attempts: u32,
 
     /// First backoff delay; doubles per retry, with full jitter.
@@ -265,7 +267,7 @@ mod tests {
     fn defaults_are_valid() {
         let config = parse(&["--upstream-url", "http://up:3000/"]).unwrap();
         assert_eq!(config.upstream_url.as_deref(), Some("http://up:3000"));
-        assert_eq!(config.max_attempts, 3);
+        assert_eq!(config.max_attempts, 5);
         assert_eq!(config.deadline, Duration::from_secs(5));
         assert_eq!(config.max_document_size, 8 << 20);
         config.validate().unwrap();

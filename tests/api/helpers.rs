@@ -99,6 +99,17 @@ impl TestApp {
             .await;
     }
 
+    /// Waits until the upstream has received `n` requests (so they are in flight).
+    pub async fn until_upstream_received(&self, n: usize) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while self.upstream_requests().await < n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the upstream receives the requests");
+    }
+
     pub async fn upstream_requests(&self) -> usize {
         self.upstream
             .received_requests()

@@ -50,7 +50,7 @@ async fn shutdown_drains_in_flight_requests() {
     let url = format!("{}/1", app.address);
     let client = app.client.clone();
     let in_flight = tokio::spawn(async move { client.get(url).send().await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_upstream_received(1).await;
 
     let address = app.address.clone();
     app.stop().await.expect("clean stop");
@@ -87,16 +87,29 @@ async fn readiness_is_503_while_draining() {
     );
     let busy_url = format!("{}/1", app.address);
     let busy = tokio::spawn(async move { reqwest::get(busy_url).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.until_upstream_received(1).await;
 
     let readyz = format!("{}/readyz", app.address);
     let stopping = tokio::spawn(app.stop());
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    // The idle keep-alive connection is closed by the drain, or answers 503.
-    match probe_client.get(&readyz).send().await {
-        Ok(response) => assert_eq!(response.status(), 503),
-        Err(error) => assert!(error.is_connect() || error.is_request(), "{error}"),
-    }
+    // While the busy request drains, readiness turns 503 (or the idle
+    // keep-alive connection is closed by the drain).
+    let turned = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match probe_client.get(&readyz).send().await {
+                Ok(response) if response.status() == 200 => {}
+                Ok(response) => break response.status().as_u16(),
+                Err(_) => break 0,
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("readiness changes during the drain");
+    assert!(turned == 503 || turned == 0, "readiness answered {turned}");
+    assert!(
+        !busy.is_finished(),
+        "the drain had begun while the request was still in flight"
+    );
 
     assert_eq!(busy.await.unwrap().unwrap().status(), 200);
     stopping.await.unwrap().unwrap();

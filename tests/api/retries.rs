@@ -27,7 +27,7 @@ async fn persistent_corruption_is_a_502_after_max_attempts() {
 
     assert_eq!(response.status(), 502);
     assert_eq!(problem(response).await["code"], "upstream_failed");
-    assert_eq!(app.upstream_requests().await, 3);
+    assert_eq!(app.upstream_requests().await, 5);
 }
 
 #[tokio::test]

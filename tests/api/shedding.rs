@@ -40,8 +40,25 @@ async fn requests_beyond_max_in_flight_are_shed_at_once() {
 
 #[tokio::test]
 async fn the_byte_budget_sheds_when_documents_would_not_fit() {
-    // Room for one PDF (~13 KB) at a time, not two.
+    // The real dummy drips its PDF (~13 KB) for about a quarter of a second, so
+    // the first request holds its reservation while the second arrives.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let mut dummy = dummy_pdf_or_png::Config {
+        only: Some(dummy_pdf_or_png::Only::Pdf),
+        ..Default::default()
+    };
+    dummy.faults.drip_rate = 1.0;
+    dummy.faults.drip_interval = Duration::from_millis(20);
+    tokio::spawn(dummy_pdf_or_png::serve(
+        listener,
+        dummy,
+        std::future::pending(),
+    ));
+    // Room for one PDF at a time, not two.
     let app = spawn_app_with(&[
+        "--upstream-url",
+        &upstream,
         "--max-in-flight-bytes",
         "20KiB",
         "--max-document-size",
@@ -50,18 +67,30 @@ async fn the_byte_budget_sheds_when_documents_would_not_fit() {
         "1",
     ])
     .await;
-    app.upstream_answers(slow(pdf(), Duration::from_millis(300)))
-        .await;
 
-    let statuses: Vec<u16> = join_all((0..2).map(|i| {
-        let app = &app;
-        async move { app.get(&format!("/{i}")).await.status().as_u16() }
-    }))
-    .await;
+    let (first, second) = tokio::join!(app.get("/1"), async {
+        // The dummy has started dripping the first document: docproxy holds its bytes.
+        let metrics = format!("{upstream}/_dummy/metrics");
+        while !app
+            .client
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("dummy_documents_served_total{kind=\"pdf\"} 1")
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        app.get("/2").await
+    });
 
-    let mut sorted = statuses.clone();
-    sorted.sort();
-    assert_eq!(sorted, [200, 503], "{statuses:?}");
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.bytes().await.unwrap(), PDF);
+    assert_eq!(second.status(), 503);
+    assert_eq!(problem(second).await["code"], "shed");
     // Once the first body is released, there is room again.
     assert_eq!(app.get("/3").await.status(), 200);
 }
@@ -73,7 +102,7 @@ async fn health_endpoints_are_not_shed() {
         .await;
     let busy = app.get("/1");
     let health = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        app.until_upstream_received(1).await;
         (
             app.get("/healthz").await.status(),
             app.get("/readyz").await.status(),
