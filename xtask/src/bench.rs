@@ -4,8 +4,8 @@
 //! and PDF bodies of the dummy's sizes; 64 and 256 connections; medians of the
 //! rounds. Also the fail-fast path: docproxy's answers while its breaker is open.
 //!
-//! The upstream is nginx serving `dummy_pdf_or_png::PNG` / `PDF` for any path
-//! (bench/nginx.conf), because the dummy always serves a random mix.
+//! The upstreams are `dummy-pdf-or-png --only png` and `--only pdf`, so every
+//! body has the original size; nginx's config is bench/nginx.conf.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -121,20 +121,15 @@ fn reset_peak_rss(pid: u32) {
 struct Nginx {
     /// Held for its Drop, which stops nginx.
     _server: Server,
-    upstream: [u16; 2],
     proxy: [u16; 2],
 }
 
-/// Renders bench/nginx.conf into a temp prefix with the documents beside it.
-async fn start_nginx(root: &Path, prefix: &Path) -> Result<Nginx, String> {
-    for dir in ["docs", "logs", "tmp"] {
+/// Renders bench/nginx.conf into a temp prefix and starts nginx in front of
+/// the two upstream ports.
+async fn start_nginx(root: &Path, prefix: &Path, upstream: [u16; 2]) -> Result<Nginx, String> {
+    for dir in ["logs", "tmp"] {
         std::fs::create_dir_all(prefix.join(dir)).map_err(|e| e.to_string())?;
     }
-    std::fs::write(prefix.join("docs/document.png"), dummy_pdf_or_png::PNG)
-        .map_err(|e| e.to_string())?;
-    std::fs::write(prefix.join("docs/document.pdf"), dummy_pdf_or_png::PDF)
-        .map_err(|e| e.to_string())?;
-    let upstream = [procs::free_port(), procs::free_port()];
     let proxy = [procs::free_port(), procs::free_port()];
     let template = std::fs::read_to_string(root.join("bench/nginx.conf"))
         .map_err(|e| format!("bench/nginx.conf: {e}"))?;
@@ -157,13 +152,12 @@ async fn start_nginx(root: &Path, prefix: &Path) -> Result<Nginx, String> {
         "nginx",
         &nginx,
         &args,
-        upstream[0],
+        proxy[0],
         &prefix.join("logs/stdout.log"),
     )?;
     server.wait_ready("/1", Duration::from_secs(10)).await?;
     Ok(Nginx {
         _server: server,
-        upstream,
         proxy,
     })
 }
@@ -181,13 +175,24 @@ pub async fn main(args: Args) -> Result<bool, String> {
     let script = root.join("bench/random-ids.lua");
     let work = bins.dir.join("../xtask/bench");
     let _ = std::fs::remove_dir_all(&work);
-    let nginx = start_nginx(&root, &work.join("nginx")).await?;
-    let mut proxies = Vec::new();
-    for (i, upstream) in nginx.upstream.iter().enumerate() {
-        let log = work.join(format!("docproxy-{i}.log"));
-        proxies.push(procs::start_docproxy(&bins, *upstream, &[], &log).await?);
-    }
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let kinds = ["png", "pdf"];
+    let mut upstreams = Vec::new();
+    let mut proxies = Vec::new();
+    for kind in kinds {
+        let only = ["--only".to_string(), kind.to_string()];
+        let log = work.join(format!("dummy-{kind}.log"));
+        let upstream = procs::start_dummy(&bins, procs::free_port(), &only, &log).await?;
+        let log = work.join(format!("docproxy-{kind}.log"));
+        proxies.push(procs::start_docproxy(&bins, upstream.port, &[], &log).await?);
+        upstreams.push(upstream);
+    }
+    let nginx = start_nginx(
+        &root,
+        &work.join("nginx"),
+        [upstreams[0].port, upstreams[1].port],
+    )
+    .await?;
     let targets = [Target::Upstream, Target::Nginx, Target::Docproxy];
     let mut runs: BTreeMap<(usize, u32, Target), Vec<(Wrk, f64)>> = BTreeMap::new();
     for round in 1..=args.rounds {
@@ -195,9 +200,7 @@ pub async fn main(args: Args) -> Result<bool, String> {
             for &conns in &args.connections {
                 for target in targets {
                     let (url, pid) = match target {
-                        Target::Upstream => {
-                            (format!("http://127.0.0.1:{}", nginx.upstream[k]), None)
-                        }
+                        Target::Upstream => (upstreams[k].base_url(), None),
                         Target::Nginx => (format!("http://127.0.0.1:{}", nginx.proxy[k]), None),
                         Target::Docproxy => (proxies[k].base_url(), Some(proxies[k].pid())),
                     };
@@ -229,6 +232,7 @@ pub async fn main(args: Args) -> Result<bool, String> {
     }
     drop(proxies);
     drop(nginx);
+    drop(upstreams);
 
     let fail_fast = breaker_open(&bins, &work, &script, args.seconds).await?;
     let cells: BTreeMap<_, _> = runs
