@@ -78,6 +78,49 @@ impl Default for Faults {
     }
 }
 
+/// A setting out of range, named by its flag and environment variable.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{setting} must be {expected}, got {got}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub expected: &'static str,
+    pub got: String,
+}
+
+impl Config {
+    /// Checks what clap checks on the command line, for configs built in code.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let f = &self.faults;
+        for (setting, value) in [
+            ("--error-rate (DUMMY_ERROR_RATE)", f.error_rate),
+            ("--spike-rate (DUMMY_SPIKE_RATE)", f.spike_rate),
+            ("--reset-rate (DUMMY_RESET_RATE)", f.reset_rate),
+            ("--truncate-rate (DUMMY_TRUNCATE_RATE)", f.truncate_rate),
+            (
+                "--wrong-type-rate (DUMMY_WRONG_TYPE_RATE)",
+                f.wrong_type_rate,
+            ),
+            ("--drip-rate (DUMMY_DRIP_RATE)", f.drip_rate),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError {
+                    setting,
+                    expected: "a rate from 0 to 1",
+                    got: value.to_string(),
+                });
+            }
+        }
+        if !(100..=599).contains(&f.error_status) {
+            return Err(ConfigError {
+                setting: "--error-status (DUMMY_ERROR_STATUS)",
+                expected: "a status from 100 to 599",
+                got: f.error_status.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
 fn rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
@@ -87,4 +130,48 @@ fn rate(s: &str) -> Result<f64, String> {
 
 fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 250ms, 5s)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn default_matches_the_command_line_defaults() {
+        // One source of truth in practice: the Default impl and clap's defaults must agree.
+        let parsed = Cli::try_parse_from(["dummy"]).unwrap().config;
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::default()));
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn out_of_range_settings_are_named() {
+        let mut config = Config::default();
+        config.faults.drip_rate = 1.5;
+        let error = config.validate().unwrap_err();
+        assert_eq!(error.setting, "--drip-rate (DUMMY_DRIP_RATE)");
+        assert!(error.to_string().contains("got 1.5"));
+
+        let mut config = Config::default();
+        config.faults.error_status = 600;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--error-status")
+        );
+
+        let mut config = Config::default();
+        config.faults.reset_rate = f64::NAN;
+        assert!(config.validate().is_err());
+    }
 }

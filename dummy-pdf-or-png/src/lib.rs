@@ -5,8 +5,9 @@
 
 mod config;
 mod documents;
+pub mod healthcheck;
 mod server;
 
-pub use config::{Config, Faults, Only};
+pub use config::{Config, ConfigError, Faults, Only};
 pub use documents::{CORRUPT_PDF, Kind, PDF, PNG, generate};
 pub use server::serve;

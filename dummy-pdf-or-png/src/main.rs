@@ -1,9 +1,11 @@
+//! The `dummy-pdf-or-png` binary: parse settings, serve until SIGTERM or Ctrl-C,
+//! or probe a running instance with `healthcheck`.
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Parser)]
 #[command(
@@ -26,19 +28,27 @@ struct Cli {
 enum Command {
     /// Probe a running dummy's health endpoint; exit 0 if it answers 200, else 1.
     Healthcheck {
-        #[arg(long, default_value = "127.0.0.1:3000")]
-        addr: SocketAddr,
+        /// The URL to GET.
+        #[arg(long, default_value = dummy_pdf_or_png::healthcheck::DEFAULT_URL)]
+        url: String,
     },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck { addr }) = cli.command {
-        return match tokio::time::timeout(Duration::from_secs(2), healthcheck(addr)).await {
-            Ok(Ok(true)) => ExitCode::SUCCESS,
-            _ => ExitCode::FAILURE,
+    if let Some(Command::Healthcheck { url }) = cli.command {
+        return match dummy_pdf_or_png::healthcheck::probe(&url, Duration::from_secs(2)).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("dummy-pdf-or-png healthcheck: {url}: {error}");
+                ExitCode::FAILURE
+            }
         };
+    }
+    if let Err(error) = cli.config.validate() {
+        eprintln!("dummy-pdf-or-png: {error}");
+        return ExitCode::from(2);
     }
     let listener = match tokio::net::TcpListener::bind(cli.listen).await {
         Ok(listener) => listener,
@@ -66,15 +76,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A minimal HTTP/1.1 GET of /_dummy/healthz: no HTTP client in the image.
-async fn healthcheck(addr: SocketAddr) -> std::io::Result<bool> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(b"GET /_dummy/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await?;
-    Ok(head.starts_with(b"HTTP/1.1 200"))
 }

@@ -86,11 +86,15 @@ impl State {
 }
 
 /// Serves on `listener` until `shutdown` resolves, then lets open requests finish (5 s at most).
+/// A config out of range is refused with `InvalidInput` before anything is served.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    config
+        .validate()
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let rng = match config.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_os_rng(),

@@ -231,3 +231,70 @@ fn bad_settings_name_the_setting() {
         assert!(error.contains(flag), "{flag}: {error}");
     }
 }
+
+#[tokio::test]
+async fn the_healthcheck_probe_wants_a_200() {
+    use dummy_pdf_or_png::healthcheck::probe;
+    let addr = start(Config::default()).await;
+    let timeout = Duration::from_secs(2);
+    probe(&format!("http://{addr}/_dummy/healthz"), timeout)
+        .await
+        .unwrap();
+    assert!(
+        probe(&format!("http://{addr}/_dummy/nothing"), timeout)
+            .await
+            .is_err()
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(
+        probe(&format!("http://{closed}/_dummy/healthz"), timeout)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_settings_out_of_range() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut config = Config::default();
+    config.faults.error_rate = 2.0;
+    let error = dummy_pdf_or_png::serve(listener, config, std::future::pending())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("--error-rate"), "{error}");
+}
+
+#[tokio::test]
+async fn other_methods_are_not_allowed() {
+    let addr = start(Config::default()).await;
+    let answer = request(addr, "POST", "/1").await.unwrap();
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.header("allow"), Some("GET, HEAD"));
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(dummy_pdf_or_png::serve(
+        listener,
+        Config::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    assert_eq!(get(addr).await.status, 200);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(TcpStream::connect(addr).await.is_err());
+}
