@@ -79,13 +79,24 @@ impl Default for Faults {
 }
 
 /// A setting out of range, named by its flag and environment variable.
-#[derive(Debug, PartialEq, thiserror::Error)]
-#[error("{setting} must be {expected}, got {got}")]
+#[derive(Debug, PartialEq)]
 pub struct ConfigError {
     pub setting: &'static str,
     pub expected: &'static str,
     pub got: String,
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} must be {}, got {}",
+            self.setting, self.expected, self.got
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Checks what clap checks on the command line, for configs built in code.

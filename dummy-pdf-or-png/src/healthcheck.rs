@@ -8,16 +8,36 @@ use tokio::net::TcpStream;
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:3000/_dummy/healthz";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ProbeError {
-    #[error("unsupported URL {0:?}: expected http://host[:port][/path]")]
     BadUrl(String),
-    #[error("no answer within {0:?}")]
     Timeout(Duration),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("answered {0:?}, not 200")]
+    Io(std::io::Error),
     NotOk(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::BadUrl(url) => {
+                write!(
+                    f,
+                    "unsupported URL {url:?}: expected http://host[:port][/path]"
+                )
+            }
+            ProbeError::Timeout(after) => write!(f, "no answer within {after:?}"),
+            ProbeError::Io(error) => write!(f, "{error}"),
+            ProbeError::NotOk(status_line) => write!(f, "answered {status_line:?}, not 200"),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+impl From<std::io::Error> for ProbeError {
+    fn from(error: std::io::Error) -> Self {
+        ProbeError::Io(error)
+    }
 }
 
 /// GETs `url` and succeeds only on a `200` status, all within `timeout`.
