@@ -66,7 +66,8 @@ impl State {
             None if roll < 90 => Kind::Pdf,
             None => Kind::CorruptPdf,
         };
-        let mut chance = |rate: f64| rng.random_bool(rate);
+        // One draw per roll even at rate 0 or 1 (`random_bool(1.0)` would draw nothing).
+        let mut chance = |rate: f64| rng.random::<f64>() < rate;
         Plan {
             kind,
             error: chance(f.error_rate),

@@ -298,3 +298,22 @@ async fn shutdown_stops_the_server() {
         .unwrap();
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn fault_settings_do_not_change_a_seeds_documents() {
+    let plain = start(config(&["--seed", "9"])).await;
+    let faulty = start(config(&[
+        "--seed",
+        "9",
+        "--wrong-type-rate",
+        "1",
+        "--drip-rate",
+        "0.5",
+        "--drip-interval",
+        "1ms",
+    ]))
+    .await;
+    for _ in 0..30 {
+        assert_eq!(get(plain).await.body, get(faulty).await.body);
+    }
+}

@@ -108,6 +108,10 @@ mod tests {
         &pdf[start..end]
     }
 
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
     fn inflates(data: &[u8]) -> bool {
         let mut out = Vec::new();
         flate2::read::ZlibDecoder::new(data)
@@ -123,8 +127,35 @@ mod tests {
             "CRLF line ends, so the CR damage moves offsets"
         );
         assert!(PDF.windows(12).any(|w| w == b"/Root 14 0 R"));
-        assert_eq!(&PDF[startxref(PDF)..startxref(PDF) + 4], b"xref");
+        assert!(
+            PDF[9..15].iter().filter(|&&b| b >= 0x80).count() >= 4,
+            "binary comment line"
+        );
+        let xref = startxref(PDF);
+        assert!(PDF[xref..].starts_with(b"xref\r\n0 15\r\n"));
+        // Every in-use entry (20 bytes each) points at its object's header.
+        let table = &PDF[xref + b"xref\r\n0 15\r\n".len()..];
+        assert!(table.starts_with(b"0000000000 65535 f\r\n"));
+        for number in 1..15 {
+            let entry = &table[number * 20..number * 20 + 20];
+            assert!(entry.ends_with(b" 00000 n\r\n"), "entry {number}");
+            let offset: usize = std::str::from_utf8(&entry[..10]).unwrap().parse().unwrap();
+            let header = format!("{number} 0 obj\r\n");
+            assert!(
+                PDF[offset..].starts_with(header.as_bytes()),
+                "object {number} at {offset}"
+            );
+        }
+        assert!(contains(PDF, b"trailer\r\n<< /Size 15 /Root 14 0 R"));
         assert!(inflates(first_stream(PDF)));
+        let image = PDF
+            .windows(15)
+            .position(|w| w == b"/Subtype /Image")
+            .unwrap();
+        assert!(
+            inflates(first_stream(&PDF[image..])),
+            "the image XObject inflates"
+        );
     }
 
     #[test]
@@ -149,6 +180,11 @@ mod tests {
             !inflates(first_stream(CORRUPT_PDF)),
             "its Flate stream no longer inflates"
         );
+        let image = CORRUPT_PDF
+            .windows(15)
+            .position(|w| w == b"/Subtype /Image")
+            .unwrap();
+        assert!(!inflates(first_stream(&CORRUPT_PDF[image..])));
     }
 
     #[test]
