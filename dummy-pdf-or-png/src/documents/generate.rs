@@ -280,10 +280,10 @@ fn page_content() -> String {
     }
 
     // The raster image, scaled up, and a caption.
-    writeln!(w, "q 192 0 0 144 360 530 cm /Im1 Do Q").unwrap();
+    writeln!(w, "q 160 0 0 108 380 488 cm /Im1 Do Q").unwrap();
     writeln!(
         w,
-        "BT /F1 7 Tf 0.3 0.3 0.3 rg 360 520 Td (Figure 1: synthetic sensor image) Tj ET"
+        "BT /F1 7 Tf 0.3 0.3 0.3 rg 380 478 Td (Figure 1: synthetic sensor image) Tj ET"
     )
     .unwrap();
     writeln!(
