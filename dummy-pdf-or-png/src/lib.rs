@@ -5,6 +5,7 @@
 
 mod config;
 mod documents;
+mod faults;
 pub mod healthcheck;
 mod server;
 

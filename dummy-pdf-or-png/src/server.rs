@@ -1,5 +1,5 @@
 //! The HTTP server: its own accept loop (so an injected reset can be a real
-//! TCP RST), the per-request plan of what to send, and `/_dummy/` endpoints.
+//! TCP RST), carrying out each request's plan (see `faults`), and `/_dummy/` endpoints.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -19,13 +19,14 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::config::{Config, Only};
+use crate::config::Config;
 use crate::documents::Kind;
+use crate::faults::Plan;
 
 type Body = BoxBody<Bytes, io::Error>;
 
@@ -41,42 +42,10 @@ struct State {
     faults: [AtomicU64; 6],
 }
 
-/// What one request gets. Every choice is drawn, used or not, so a seeded
-/// run gives the same sequence whatever the fault settings.
-struct Plan {
-    kind: Kind,
-    error: bool,
-    spike: bool,
-    reset: bool,
-    truncate: bool,
-    wrong_type: bool,
-    drip: bool,
-}
-
 impl State {
     fn plan(&self) -> Plan {
-        let f = &self.config.faults;
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-        let roll = rng.random_range(0..100u8);
-        let kind = match self.config.only {
-            Some(Only::Pdf) => Kind::Pdf,
-            Some(Only::Png) => Kind::Png,
-            Some(Only::CorruptPdf) => Kind::CorruptPdf,
-            None if roll < 50 => Kind::Png,
-            None if roll < 90 => Kind::Pdf,
-            None => Kind::CorruptPdf,
-        };
-        // One draw per roll even at rate 0 or 1 (`random_bool(1.0)` would draw nothing).
-        let mut chance = |rate: f64| rng.random::<f64>() < rate;
-        Plan {
-            kind,
-            error: chance(f.error_rate),
-            spike: chance(f.spike_rate),
-            reset: chance(f.reset_rate),
-            truncate: chance(f.truncate_rate),
-            wrong_type: chance(f.wrong_type_rate),
-            drip: chance(f.drip_rate),
-        }
+        Plan::draw(&mut *rng, &self.config)
     }
 
     fn count_fault(&self, name: &str) {
