@@ -171,7 +171,11 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
     let bytes = body.freeze();
     let doc_type = document::validate(&bytes).map_err(AttemptError::Invalid)?;
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
-        tracing::warn!(upstream_content_type = %label, served_type = doc_type.mime(), "upstream mislabelled a document");
+        tracing::warn!(
+            request_id = crate::request_id::current(),
+            upstream_content_type = %label,
+            served_type = doc_type.mime(),
+            "upstream mislabelled a document");
         metrics::counter!(crate::metrics::CONTENT_TYPE_MISMATCH).increment(1);
     }
     Ok(Document {
