@@ -175,7 +175,8 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
             request_id = crate::request_id::current(),
             upstream_content_type = %label,
             served_type = doc_type.mime(),
-            "upstream mislabelled a document");
+            "upstream mislabelled a document"
+        );
         metrics::counter!(crate::metrics::CONTENT_TYPE_MISMATCH).increment(1);
     }
     Ok(Document {
