@@ -205,11 +205,18 @@ impl Scorecard {
                 if s.pass { "pass" } else { "FAIL" },
                 s.about
             );
+            let shown = |f: &[String]| {
+                if f.is_empty() {
+                    "defaults".to_string()
+                } else {
+                    format!("`{}`", f.join(" "))
+                }
+            };
             let _ = writeln!(
                 t,
-                "dummy flags: `{}`; docproxy flags: `{}`\n",
-                s.dummy_flags.join(" "),
-                s.docproxy_flags.join(" ")
+                "dummy flags: {}; docproxy flags: {}\n",
+                shown(&s.dummy_flags),
+                shown(&s.docproxy_flags)
             );
             t.push_str("| criterion | expected | measured | |\n|---|---|---|---|\n");
             for c in &s.checks {
