@@ -685,12 +685,17 @@ impl Chaos {
             shed.p99_ms,
             250.0,
         );
-        c.at_most(
-            "peak RSS growth over the second half of the bursts, MiB",
-            growth,
-            4.0,
-        );
-        c.at_most("peak RSS, MiB", r.peak_rss_mib, 64.0);
+        // VmHWM climbs over the first ~5 bursts (allocator and runtime warm-up)
+        // before it levels off, so flatness is judged only on the full run's
+        // 10 bursts; the short run is held to the absolute ceiling.
+        if bursts >= 8 {
+            c.at_most(
+                "peak RSS growth over the second half of the bursts, MiB",
+                growth,
+                4.0,
+            );
+        }
+        c.at_most("peak RSS, MiB", r.peak_rss_mib, 48.0);
         Ok(Self::finish(r, c))
     }
 
