@@ -30,6 +30,11 @@ use single_flight::SingleFlight;
 use crate::config::Config;
 use crate::metrics as m;
 
+/// Idle upstream connections kept for reuse. Each holds read buffers sized
+/// by the documents it carried, so an unbounded pool keeps the memory of the
+/// busiest moment; beyond this, a burst's extra connections are closed.
+const IDLE_CONNECTIONS: usize = 128;
+
 /// What a request carries through to the upstream.
 #[derive(Debug, Clone)]
 pub struct Propagation {
@@ -68,6 +73,7 @@ impl Upstream {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(IDLE_CONNECTIONS)
             .tcp_nodelay(true)
             .no_proxy()
             .build()?;
