@@ -1,0 +1,174 @@
+//! The upstream killed under load, then restarted on the same port.
+
+use std::time::{Duration, Instant};
+
+use docproxy::metrics as m;
+
+use super::{Chaos, StopOnDrop, flags};
+use crate::load::{self, Control, Load, Outcome, Summary};
+use crate::procs::{self, Server};
+use crate::scorecard::{Checks, ScenarioResult};
+
+impl Chaos {
+    pub(super) async fn outage(&self) -> Result<ScenarioResult, String> {
+        let name = "outage";
+        let (open_for, open_max, healthy, hold, after) = if self.short {
+            ("1s", 2.0, 1.5, 3.0, 4.0)
+        } else {
+            ("2s", 8.0, 5.0, 20.0, 15.0)
+        };
+        let open_max_flag = format!("{open_max}s");
+        let proxy_flags = flags(&[
+            "--breaker-open-for",
+            open_for,
+            "--breaker-open-max",
+            &open_max_flag,
+        ]);
+        let (mut dummy, proxy) = self.start(name, &[], &proxy_flags).await?;
+        let port = dummy.port;
+        let origin = Instant::now();
+        let control = Control::default();
+        let spec = Load {
+            concurrency: 16,
+            duration: Duration::from_secs_f64(healthy + hold + after + 15.0),
+            max_requests: u64::MAX,
+            rps: Some(200.0),
+        };
+        let task = {
+            let (client, url, control) = (self.client.clone(), proxy.base_url(), control.clone());
+            tokio::spawn(async move { load::run(&client, &url, &spec, &control, origin).await })
+        };
+        let stopper = StopOnDrop(control.clone());
+
+        tokio::time::sleep(Duration::from_secs_f64(healthy)).await;
+        let killed_at = origin.elapsed();
+        dummy.kill();
+        let opened_at = self
+            .wait_breaker(&proxy, "open", Duration::from_secs(10))
+            .await
+            .map(|()| origin.elapsed())
+            .ok();
+        let during_start = self.scrape(&proxy).await?;
+        tokio::time::sleep(Duration::from_secs_f64(hold)).await;
+        let during_end = self.scrape(&proxy).await?;
+        let healed_at = origin.elapsed();
+        let _dummy = procs::start_dummy(
+            &self.bins,
+            port,
+            &flags(&["--seed", "8"]),
+            &self.log(name, "dummy-restarted"),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_secs_f64(after)).await;
+        control.stop();
+        drop(stopper);
+        let outcomes = task.await.map_err(|e| e.to_string())?;
+        let metrics = self.scrape(&proxy).await?;
+
+        let summary = Summary::of(&outcomes);
+        let mut r = Self::result(
+            name,
+            ABOUT,
+            vec!["(killed, then restarted on the same port)".into()],
+            proxy_flags,
+            summary.clone(),
+            &metrics,
+            proxy.peak_rss(),
+        );
+        let delta = |name: &str| during_end.sum(name, &[]) - during_start.sum(name, &[]);
+        let open_requests = during_end.sum(m::HTTP_REQUESTS, &[("route", "/{id}")])
+            - during_start.sum(m::HTTP_REQUESTS, &[("route", "/{id}")]);
+        let open_attempts = delta(m::UPSTREAM_ATTEMPTS);
+        let attempts_while_open = if open_requests > 0.0 {
+            open_attempts / open_requests
+        } else {
+            f64::NAN
+        };
+        let recovery = outcomes
+            .iter()
+            .find(|o| o.at >= healed_at && o.status() == Some(200))
+            .map(|o| (o.at + o.latency).saturating_sub(healed_at).as_secs_f64());
+        let tail = Summary::of(
+            outcomes
+                .iter()
+                .filter(|o| o.at + Duration::from_secs(1) >= last_start(&outcomes)),
+        );
+        r.extra.insert(
+            "seconds_to_open_after_kill".into(),
+            opened_at.map_or(f64::NAN, |t| (t - killed_at).as_secs_f64()),
+        );
+        r.extra.insert(
+            "attempts_per_request_while_open".into(),
+            attempts_while_open,
+        );
+        r.extra.insert("requests_while_open".into(), open_requests);
+        r.extra.insert(
+            "seconds_to_first_200_after_heal".into(),
+            recovery.unwrap_or(f64::NAN),
+        );
+        r.extra
+            .insert("share_200_last_second".into(), tail.share("200"));
+        let mut c = Checks::default();
+        c.promise(&summary);
+        c.equal(
+            "answers without HTTP status",
+            summary.count("transport") as f64,
+            0.0,
+        );
+        c.push(
+            "breaker opened after the kill",
+            "within 10 s".into(),
+            opened_at.map_or("never".into(), |t| {
+                format!("{:.2} s", (t - killed_at).as_secs_f64())
+            }),
+            opened_at.is_some(),
+        );
+        c.at_least("breaker opens", r.breaker_opens as f64, 1.0);
+        c.at_most(
+            "upstream attempts per request while open",
+            if attempts_while_open.is_nan() {
+                f64::INFINITY
+            } else {
+                attempts_while_open
+            },
+            0.2,
+        );
+        c.at_most(
+            "seconds from heal to first 200 (open-max + 1)",
+            recovery.unwrap_or(f64::INFINITY),
+            open_max + 1.0,
+        );
+        c.at_least("share of 200s in the last second", tail.share("200"), 0.99);
+        Ok(Self::finish(r, c))
+    }
+
+    async fn wait_breaker(
+        &self,
+        proxy: &Server,
+        state: &str,
+        within: Duration,
+    ) -> Result<(), String> {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if self
+                .scrape(proxy)
+                .await?
+                .sum(m::BREAKER_STATE, &[("state", state)])
+                == 1.0
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(format!("breaker not {state} within {within:?}"))
+    }
+}
+
+pub(super) const ABOUT: &str = "The upstream is killed (SIGKILL) under load, stays down, then restarts \
+    on the same port: the breaker opens, upstream attempts per request fall far below 1 while \
+    it is open, and 200s return within the open period after the upstream heals.";
+
+/// The time the last request started.
+fn last_start(outcomes: &[Outcome]) -> Duration {
+    outcomes.last().map_or(Duration::ZERO, |o| o.at)
+}
