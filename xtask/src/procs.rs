@@ -174,7 +174,16 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first, so a master process (nginx) stops its workers rather
+    /// than orphaning them; SIGKILL if it is not gone within 3 s.
     fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            self.terminate();
+            let start = Instant::now();
+            while self.try_wait().is_none() && start.elapsed() < Duration::from_secs(3) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         self.kill();
     }
 }
