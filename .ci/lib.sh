@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for .ci/steps: idempotent installs from the registries this
 # project may use (Debian, PyPI, crates.io). Source it; do not run it.
 
