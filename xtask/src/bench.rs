@@ -283,7 +283,7 @@ async fn breaker_open(
     let spec = crate::load::Load {
         concurrency: 16,
         duration: Duration::from_secs(seconds),
-        max_requests: u64::MAX,
+        max_requests: crate::load::MAX_REQUESTS,
         rps: Some(2000.0),
     };
     let outcomes = crate::load::run(

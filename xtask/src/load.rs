@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use docproxy::document::validate;
 use rand::Rng;
 
+/// A ceiling on any one load run's requests, whatever its duration says.
+pub const MAX_REQUESTS: u64 = 5_000_000;
+
 /// How much load, for how long.
 #[derive(Clone, Debug)]
 pub struct Load {

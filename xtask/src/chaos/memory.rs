@@ -32,7 +32,7 @@ impl Chaos {
             } else {
                 Duration::from_secs(30)
             },
-            max_requests: u64::MAX,
+            max_requests: load::MAX_REQUESTS,
             rps: None,
         };
         let outcomes = load::run(

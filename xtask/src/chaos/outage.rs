@@ -31,7 +31,7 @@ impl Chaos {
         let spec = Load {
             concurrency: 16,
             duration: Duration::from_secs_f64(healthy + hold + after + 15.0),
-            max_requests: u64::MAX,
+            max_requests: load::MAX_REQUESTS,
             rps: Some(200.0),
         };
         let task = {

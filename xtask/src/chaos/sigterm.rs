@@ -21,7 +21,7 @@ impl Chaos {
         let spec = Load {
             concurrency: 32,
             duration: Duration::from_secs(30),
-            max_requests: u64::MAX,
+            max_requests: load::MAX_REQUESTS,
             rps: Some(100.0),
         };
         let task = {

@@ -23,7 +23,7 @@ impl Chaos {
         let spec = Load {
             concurrency: 8,
             duration: Duration::from_secs_f64(timeout + 2.0),
-            max_requests: u64::MAX,
+            max_requests: load::MAX_REQUESTS,
             rps: Some(100.0),
         };
         let outcomes = load::run(

@@ -23,7 +23,7 @@ impl Chaos {
         let spec = Load {
             concurrency: 32,
             duration: self.steady_for(),
-            max_requests: u64::MAX,
+            max_requests: load::MAX_REQUESTS,
             rps: Some(rps),
         };
         let outcomes = load::run(
