@@ -128,6 +128,12 @@ impl TestApp {
     }
 }
 
+/// The URL of a port nobody listens on: connections to it are refused.
+pub fn unreachable_upstream() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 pub fn pdf() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(PDF, "application/pdf")
 }

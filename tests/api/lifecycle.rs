@@ -4,12 +4,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn liveness_does_not_depend_on_the_upstream() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = spawn_app_with(&["--upstream-url", &format!("http://127.0.0.1:{port}")]).await;
+    let app = spawn_app_with(&["--upstream-url", &unreachable_upstream()]).await;
 
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);

@@ -169,13 +169,7 @@ async fn documents_over_the_size_limit_are_refused_without_retry() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_after_retries() {
-    // A port that was just free: connections are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = spawn_app_with(&["--upstream-url", &format!("http://127.0.0.1:{port}")]).await;
+    let app = spawn_app_with(&["--upstream-url", &unreachable_upstream()]).await;
 
     let response = app.get("/1").await;
 

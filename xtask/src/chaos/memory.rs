@@ -1,9 +1,9 @@
 //! 1,000 clients asking for large documents against a small byte budget.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Chaos, MIB, flags};
-use crate::load::{self, Control, Load, Summary};
+use crate::load::{self, Load};
 use crate::scorecard::{Checks, ScenarioResult};
 
 impl Chaos {
@@ -35,16 +35,7 @@ impl Chaos {
             max_requests: load::MAX_REQUESTS,
             rps: None,
         };
-        let outcomes = load::run(
-            &self.client,
-            &proxy.base_url(),
-            &spec,
-            &Control::default(),
-            Instant::now(),
-        )
-        .await;
-        let summary = Summary::of(&outcomes);
-        let metrics = self.scrape(&proxy).await?;
+        let (summary, metrics) = self.drive(&proxy, &spec).await?;
         let mut r = Self::result(
             name,
             ABOUT,

@@ -219,6 +219,19 @@ impl Chaos {
         Ok((dummy, proxy))
     }
 
+    /// Runs `load` against the proxy to the end; its summary and the proxy's metrics after it.
+    async fn drive(&self, proxy: &Server, load: &load::Load) -> Result<(Summary, Scrape), String> {
+        let outcomes = load::run(
+            &self.client,
+            &proxy.base_url(),
+            load,
+            &Control::default(),
+            Instant::now(),
+        )
+        .await;
+        Ok((Summary::of(&outcomes), self.scrape(proxy).await?))
+    }
+
     async fn scrape(&self, proxy: &Server) -> Result<Scrape, String> {
         let text = self
             .client

@@ -1,12 +1,10 @@
 //! Fault profiles under a steady 200 req/s: the original mix, upstream 503s,
 //! latency spikes, resets, truncated bodies, wrong Content-Types.
 
-use std::time::Instant;
-
 use docproxy::metrics as m;
 
 use super::Chaos;
-use crate::load::{self, Control, Load, Summary};
+use crate::load::{self, Load};
 use crate::scorecard::{Checks, ScenarioResult};
 
 impl Chaos {
@@ -26,16 +24,7 @@ impl Chaos {
             max_requests: load::MAX_REQUESTS,
             rps: Some(rps),
         };
-        let outcomes = load::run(
-            &self.client,
-            &proxy.base_url(),
-            &spec,
-            &Control::default(),
-            Instant::now(),
-        )
-        .await;
-        let summary = Summary::of(&outcomes);
-        let metrics = self.scrape(&proxy).await?;
+        let (summary, metrics) = self.drive(&proxy, &spec).await?;
         let mut r = Self::result(
             name,
             about,
