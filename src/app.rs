@@ -108,7 +108,6 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let metrics = m::install();
-        m::preregister();
         let upstream_url = config
             .upstream_url
             .clone()

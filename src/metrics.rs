@@ -39,7 +39,8 @@ const UPSTREAM_BUCKETS: &[f64] = &[
 /// current one set to 1.
 pub const BREAKER_STATES: [&str; 3] = ["closed", "open", "half_open"];
 
-/// Installs the process-wide Prometheus recorder once and returns its handle.
+/// Installs the process-wide Prometheus recorder once, with its descriptions
+/// and zero-valued series, and returns its handle.
 ///
 /// The recorder is global (the `metrics` facade has one per process), so
 /// every `Application` in a test binary shares it.
@@ -60,6 +61,7 @@ pub fn install() -> PrometheusHandle {
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).expect("no other recorder is installed");
             describe_all();
+            preregister();
             handle
         })
         .clone()
@@ -157,7 +159,7 @@ const ATTEMPT_OUTCOMES: [&str; 12] = [
 
 /// Creates the series dashboards and alerts rely on at zero, so that "none
 /// yet" reads as 0 rather than as no data.
-pub fn preregister() {
+fn preregister() {
     for outcome in ATTEMPT_OUTCOMES {
         counter!(UPSTREAM_ATTEMPTS, "outcome" => outcome).absolute(0);
     }
