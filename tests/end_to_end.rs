@@ -2,9 +2,10 @@
 //! the original 50/40/10 mix, corrupt PDFs included, must come out as 100%
 //! valid documents with their true types.
 
-use clap::Parser;
-use docproxy::Application;
-use docproxy::config::Cli;
+mod common;
+
+use common::start_docproxy;
+
 use futures_util::{StreamExt, stream};
 use tokio::net::TcpListener;
 
@@ -24,18 +25,11 @@ async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
         std::future::pending(),
     ));
 
-    let config = Cli::try_parse_from([
-        "docproxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--upstream-url",
-        &upstream,
-    ])
-    .unwrap()
-    .config;
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    // Default settings but for attempts: with the default five, one request
+    // in 100,000 meets five corrupt PDFs in a row, which would fail 1% of runs
+    // of this test; with eight, one run in 100,000.
+    let docproxy = start_docproxy(&["--upstream-url", &upstream, "--max-attempts", "8"]).await;
+    let base = docproxy.address.clone();
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let results: Vec<(u16, String, bytes::Bytes)> = stream::iter(0..REQUESTS)
@@ -83,4 +77,5 @@ async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
     assert_eq!(pdfs + pngs, REQUESTS);
     // Corrupt PDFs are retried away, so PDFs are 40 of the 90 valid in a hundred.
     assert!((380..=510).contains(&pdfs), "{pdfs} PDFs, {pngs} PNGs");
+    docproxy.stop().await.expect("docproxy stops cleanly");
 }

@@ -1,9 +1,10 @@
 //! The Prometheus exposition after real traffic. Its own test binary: the
 //! metrics recorder is global to a process, so counts here are exact.
 
-use clap::Parser;
-use docproxy::Application;
-use docproxy::config::Cli;
+mod common;
+
+use common::start_docproxy;
+
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -31,18 +32,8 @@ async fn traffic_shows_up_in_bounded_metrics() {
         .mount(&upstream)
         .await;
 
-    let config = Cli::try_parse_from([
-        "docproxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--upstream-url",
-        &upstream.uri(),
-    ])
-    .unwrap()
-    .config;
-    let app = Application::build(config).await.unwrap();
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let docproxy = start_docproxy(&["--upstream-url", &upstream.uri()]).await;
+    let base = docproxy.address.clone();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     // /1234567 has no mock: wiremock answers 404, as /2 does.
     for path in ["/1", "/2", "/abc", "/1234567"] {
@@ -87,4 +78,5 @@ async fn traffic_shows_up_in_bounded_metrics() {
             "unbounded label in {line}"
         );
     }
+    docproxy.stop().await.expect("docproxy stops cleanly");
 }

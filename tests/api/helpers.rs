@@ -2,13 +2,10 @@
 
 use std::time::Duration;
 
-use clap::Parser;
-use docproxy::Application;
-use docproxy::config::{Cli, Config};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{Running, start_docproxy};
 
 pub const PDF: &[u8] = dummy_pdf_or_png::PDF;
 pub const PNG: &[u8] = dummy_pdf_or_png::PNG;
@@ -18,8 +15,7 @@ pub struct TestApp {
     pub address: String,
     pub upstream: MockServer,
     pub client: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    docproxy: Running,
 }
 
 /// Test defaults: fast backoff, and timeouts short enough to test quickly.
@@ -30,43 +26,22 @@ pub async fn spawn_app() -> TestApp {
 /// Starts docproxy with extra command-line settings, e.g. `&["--max-attempts", "1"]`.
 pub async fn spawn_app_with(args: &[&str]) -> TestApp {
     let upstream = MockServer::start().await;
-    let mut argv = vec![
-        "docproxy",
-        "--listen",
-        "127.0.0.1:0",
-        "--retry-backoff",
-        "1ms",
-    ];
     let uri = upstream.uri();
+    let mut argv = vec!["--retry-backoff", "1ms"];
     if !args.contains(&"--upstream-url") {
         argv.extend_from_slice(&["--upstream-url", &uri]);
     }
     argv.extend_from_slice(args);
-    let config: Config = Cli::try_parse_from(argv)
-        .expect("test settings parse")
-        .config;
-    config.validate().expect("test settings are valid");
-    // Logs only on request: `TEST_LOG=1 cargo test`.
-    if std::env::var_os("TEST_LOG").is_some() {
-        docproxy::telemetry::init(config.log_format);
-    }
-
-    let app = Application::build(config).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let docproxy = start_docproxy(&argv).await;
     TestApp {
-        address,
+        address: docproxy.address.clone(),
         upstream,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .unwrap(),
-        stop: Some(stop),
-        server: Some(server),
+        docproxy,
     }
 }
 
@@ -118,13 +93,8 @@ impl TestApp {
     }
 
     /// Sends the shutdown signal and waits for the server to drain and stop.
-    pub async fn stop(mut self) -> std::io::Result<()> {
-        let _ = self.stop.take().unwrap().send(());
-        self.server
-            .take()
-            .unwrap()
-            .await
-            .expect("server task does not panic")
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.docproxy.stop().await
     }
 }
 

@@ -1,5 +1,8 @@
 //! Black-box tests of docproxy over real sockets, against a wiremock upstream.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod breaker;
 mod coalescing;
 mod documents;

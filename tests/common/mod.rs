@@ -1,0 +1,48 @@
+//! Starting docproxy in a test: the one place tests build and run the
+//! application. Shared by the test binaries with `mod common;`.
+
+use clap::Parser;
+use docproxy::Application;
+use docproxy::config::Cli;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A docproxy serving on an ephemeral port. Dropping it stops the server.
+pub struct Running {
+    pub address: String,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts docproxy on 127.0.0.1 with these command-line settings. Logs only
+/// on request: `TEST_LOG=1 cargo test`.
+pub async fn start_docproxy(args: &[&str]) -> Running {
+    let mut argv = vec!["docproxy", "--listen", "127.0.0.1:0"];
+    argv.extend_from_slice(args);
+    let config = Cli::try_parse_from(argv)
+        .expect("test settings parse")
+        .config;
+    config.validate().expect("test settings are valid");
+    if std::env::var_os("TEST_LOG").is_some() {
+        docproxy::telemetry::init(config.log_format);
+    }
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        address,
+        stop,
+        server,
+    }
+}
+
+impl Running {
+    /// Sends the shutdown signal and waits for the server to drain and stop.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await.expect("server task does not panic")
+    }
+}
