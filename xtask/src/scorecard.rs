@@ -62,12 +62,18 @@ impl Checks {
     }
 
     /// The criteria every scenario shares: nothing corrupt or mislabelled
-    /// served, and every error a problem+json answer.
+    /// served, every error a problem+json answer, and every request answered
+    /// with an HTTP status (none lost to a dropped connection).
     pub fn promise(&mut self, s: &Summary) {
         self.equal("corrupt or mislabelled 200s", s.corrupt_served as f64, 0.0);
         self.equal(
             "errors not application/problem+json",
             s.bad_errors as f64,
+            0.0,
+        );
+        self.equal(
+            "answers without HTTP status",
+            s.count("transport") as f64,
             0.0,
         );
     }
