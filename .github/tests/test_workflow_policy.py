@@ -53,6 +53,26 @@ def test_one_sha_per_action_across_workflows():
     assert {name: shas for name, shas in seen.items() if len(shas) > 1} == {}
 
 
+PIN_ROW = re.compile(r"^\| ([\w.-]+/[\w.-]+) \| (\S+) \| `([0-9a-f]{40})` \|", re.M)
+
+
+def test_every_pin_is_the_one_verified_in_pipeline_md():
+    # docs/PIPELINE.md records, per action, the tag and SHA checked against the action's
+    # own repository; a pin that is not in that record has not been checked.
+    verified = {(name, tag, sha) for name, tag, sha in
+                PIN_ROW.findall((REPO / "docs" / "PIPELINE.md").read_text())}
+    used = set()
+    for path in WORKFLOWS + ACTIONS:
+        for number, ref, rest in uses_lines(path):
+            if ref.startswith("./"):
+                continue
+            name, sha = ref.split("@")
+            tag = rest.split("#", 1)[1].split()[0]
+            used.add((name, tag, sha))
+    assert used - verified == set(), "pins not verified in docs/PIPELINE.md"
+    assert verified - used == set(), "docs/PIPELINE.md lists pins no workflow uses"
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_least_privilege_timeouts_and_concurrency(path):
     workflow = load(path)
