@@ -4,7 +4,8 @@
 # exactly these values. The arguments repeat those of the observability module
 # calls in terraform/environments/local and aws/platform (the AWS bucket and
 # region are placeholders: they only fill in the values-s3.yaml layer; the
-# retention and sizes are those environments' defaults).
+# retention and sizes are those environments' defaults). test_chart_values.py keeps
+# the kind arguments equal to environments/local's literal ones.
 
 terraform {
   required_version = ">= 1.11.0, < 2.0.0"
