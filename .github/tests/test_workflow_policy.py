@@ -130,6 +130,11 @@ def test_cd_builds_each_architecture_natively_and_merges_them():
     assert runners == {"linux/amd64": "ubuntu-24.04", "linux/arm64": "ubuntu-24.04-arm"}
     assert cd["jobs"]["build"]["runs-on"] == "${{ matrix.runner }}"
     assert "docker buildx imagetools create" in text and "linux/amd64,linux/arm64" in text
+    # Both jobs derive the version from the same tag rules (build: labels and VERSION arg;
+    # images: the tags pushed), so the label and the tag cannot disagree.
+    tag_rules = [next(s["with"]["tags"] for s in cd["jobs"][job]["steps"] if s.get("id") == "meta")
+                 for job in ("build", "images")]
+    assert tag_rules[0] == tag_rules[1]
 
 
 def manifest_dirs(pattern: str) -> set[str]:
