@@ -73,6 +73,7 @@ def render(chart: dict, values: list[str], charts_dir: Path | None, workdir: Pat
 
 def invalid_objects(objects: list[dict]) -> tuple[int, list[str]]:
     """(objects validated, problems): strict Kubernetes 1.33 schemas; own CRD kinds skipped."""
+    # Imported here: test_tpl_passthrough.py (60-terraform.sh) uses this module without it.
     import kubernetes_validate
 
     custom = {(f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
