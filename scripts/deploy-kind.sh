@@ -17,9 +17,13 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 kube() { local flags; read -ra flags <<<"$("${tf[@]}" output -raw kubectl_flags)"; kubectl "${flags[@]}" "$@"; }
 
 deploy() {
-  local tag=${1:?usage: deploy TAG} ns image
+  local tag=${1:?usage: deploy TAG} ns image platform
   if [ -n "$registry" ]; then # terraform `kind load`s them from the local Docker daemon
-    docker pull -q "$registry/docproxy:$tag" && docker pull -q "$registry/dummy-pdf-or-png:$tag"
+    # Only the Docker host's platform (the kind nodes'): terraform saves that one (kind#3795).
+    platform=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+    for image in docproxy dummy-pdf-or-png; do
+      docker pull -q --platform "$platform" "$registry/$image:$tag"
+    done
   fi
   "${tf[@]}" init -input=false >/dev/null
   "${tf[@]}" apply -input=false -auto-approve -var "cluster_name=${KIND_CLUSTER:-docproxy}" \

@@ -1,8 +1,8 @@
 """scripts/deploy-kind.sh against fake terraform, kubectl and docker (no cluster runs here).
 
-Proves the deploy passes the right variables, waits for every workload, refuses a cluster
-that runs another image than asked, and that the variables and outputs it relies on are
-the ones terraform/environments/local declares.
+Proves the deploy pulls only the Docker host's platform, passes the right variables, waits
+for every workload, refuses a cluster that runs another image than asked, and that the
+variables and outputs it relies on are the ones terraform/environments/local declares.
 """
 
 import os
@@ -32,7 +32,12 @@ case "$*" in
     echo "ghcr.io/acme/docproxy:$FAKE_RUNNING_TAG ghcr.io/acme/dummy-pdf-or-png:$FAKE_RUNNING_TAG" ;;
 esac
 """,
-    "docker": "",
+    # An arm64 host, so a hard-coded linux/amd64 would show.
+    "docker": """
+case "$*" in
+  "version --format {{.Server.Os}}/{{.Server.Arch}}") echo linux/arm64 ;;
+esac
+""",
 }
 
 
@@ -60,8 +65,9 @@ def run(fakes, *args, **env):
 def test_deploy_applies_the_tag_and_waits_for_every_workload(fakes):
     result, calls = run(fakes, "deploy", "sha-1234567")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "docker pull -q ghcr.io/acme/docproxy:sha-1234567" in calls
-    assert "docker pull -q ghcr.io/acme/dummy-pdf-or-png:sha-1234567" in calls
+    # Only the Docker host's platform (kind#3795: multi-platform images break `kind load`).
+    assert "docker pull -q --platform linux/arm64 ghcr.io/acme/docproxy:sha-1234567" in calls
+    assert "docker pull -q --platform linux/arm64 ghcr.io/acme/dummy-pdf-or-png:sha-1234567" in calls
     [apply] = [c for c in calls if c.startswith("terraform") and " apply " in c]
     assert "-var image_registry=ghcr.io/acme" in apply
     assert "-var docproxy_image_tag=sha-1234567" in apply

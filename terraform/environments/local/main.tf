@@ -65,8 +65,19 @@ resource "terraform_data" "load_images" {
 
   triggers_replace = [each.value, kind_cluster.this[0].id]
 
+  # One platform's image, saved as an archive: `kind load docker-image` of a
+  # multi-platform image with attestations fails under Docker 29's containerd image
+  # store (kind#3795). The nodes run on the Docker host's platform.
   provisioner "local-exec" {
-    command = "kind load docker-image --name ${kind_cluster.this[0].name} ${each.value}"
+    interpreter = ["bash", "-c"]
+    command     = <<-EOT
+      set -euo pipefail
+      platform=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+      archive=$(mktemp)
+      trap 'rm -f "$archive"' EXIT
+      docker save --platform "$platform" --output "$archive" ${each.value}
+      kind load image-archive --name ${kind_cluster.this[0].name} "$archive"
+    EOT
   }
 }
 

@@ -27,13 +27,13 @@ variable "kubeconfig_path" {
 }
 
 variable "kind_node_image" {
-  description = "kindest/node image for the created cluster; pin it so every run gets the same Kubernetes version."
+  description = "kindest/node image for the created cluster, pinned by digest: one built for the kind release the tehcyx/kind provider vendors (provider 0.11.0: kind v0.31.0; the image list is in that kind release's notes)."
   type        = string
-  default     = "kindest/node:v1.33.1"
+  default     = "kindest/node:v1.33.7@sha256:d26ef333bdb2cbe9862a0f7c3803ecc7b4303d8cea8e814b481b09949d353040"
 
   validation {
-    condition     = can(regex("^kindest/node:v1\\.[0-9]+\\.[0-9]+(@sha256:[0-9a-f]{64})?$", var.kind_node_image))
-    error_message = "kind_node_image must be a kindest/node:v1.x.y image (optionally pinned by digest)."
+    condition     = can(regex("^kindest/node:v1\\.[0-9]+\\.[0-9]+@sha256:[0-9a-f]{64}$", var.kind_node_image))
+    error_message = "kind_node_image must be a kindest/node:v1.x.y image pinned by digest (@sha256:...)."
   }
 }
 
@@ -82,7 +82,7 @@ variable "dummy_image_tag" {
 }
 
 variable "load_local_images" {
-  description = "Run `kind load docker-image` for both images into the created cluster (needs the kind CLI and the images in the local Docker daemon). Turn off when the images come from a registry."
+  description = "Load both images into the created cluster (`docker save` of the Docker host's platform, then `kind load image-archive`; needs the kind CLI and the images in the local Docker daemon). Turn off when the images come from a registry."
   type        = bool
   default     = true
 }

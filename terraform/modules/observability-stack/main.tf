@@ -24,6 +24,10 @@ module "values" {
   storage_class_name               = var.storage_class_name
   loki_s3                          = var.loki_s3
   loki_service_account_annotations = var.loki_service_account_annotations
+
+  kube_prometheus_stack_chart_version = var.kube_prometheus_stack_chart_version
+  loki_chart_version                  = var.loki_chart_version
+  alloy_chart_version                 = var.alloy_chart_version
 }
 
 resource "kubernetes_namespace_v1" "this" {
@@ -40,9 +44,9 @@ resource "kubernetes_namespace_v1" "this" {
 resource "helm_release" "kube_prometheus_stack" {
   name       = local.kps_release
   namespace  = kubernetes_namespace_v1.this.metadata[0].name
-  repository = "https://prometheus-community.github.io/helm-charts"
-  chart      = "kube-prometheus-stack"
-  version    = var.kube_prometheus_stack_chart_version
+  repository = module.values.charts.kube_prometheus_stack.repository
+  chart      = module.values.charts.kube_prometheus_stack.chart
+  version    = module.values.charts.kube_prometheus_stack.version
   timeout    = var.helm_timeout_seconds
   wait       = true
 
@@ -57,9 +61,9 @@ resource "helm_release" "kube_prometheus_stack" {
 resource "helm_release" "loki" {
   name       = local.loki_release
   namespace  = kubernetes_namespace_v1.this.metadata[0].name
-  repository = "https://grafana-community.github.io/helm-charts"
-  chart      = "loki"
-  version    = var.loki_chart_version
+  repository = module.values.charts.loki.repository
+  chart      = module.values.charts.loki.chart
+  version    = module.values.charts.loki.version
   timeout    = var.helm_timeout_seconds
   wait       = true
 
@@ -69,9 +73,9 @@ resource "helm_release" "loki" {
 resource "helm_release" "alloy" {
   name       = "alloy"
   namespace  = kubernetes_namespace_v1.this.metadata[0].name
-  repository = "https://grafana.github.io/helm-charts"
-  chart      = "alloy"
-  version    = var.alloy_chart_version
+  repository = module.values.charts.alloy.repository
+  chart      = module.values.charts.alloy.chart
+  version    = module.values.charts.alloy.version
   timeout    = var.helm_timeout_seconds
   wait       = true
 

@@ -16,36 +16,21 @@ variable "observability_dir" {
 }
 
 variable "kube_prometheus_stack_chart_version" {
-  description = "Version of the prometheus-community kube-prometheus-stack chart."
+  description = "Version of the kube-prometheus-stack chart; null means the version pinned in ./values (its `charts` output)."
   type        = string
-  default     = "82.16.2"
-
-  validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.kube_prometheus_stack_chart_version))
-    error_message = "Pin an exact chart version (x.y.z)."
-  }
+  default     = null
 }
 
 variable "loki_chart_version" {
-  description = "Version of the grafana-community loki chart (6.x: the values in observability/loki are written for it)."
+  description = "Version of the loki chart (6.x); null means the version pinned in ./values."
   type        = string
-  default     = "6.55.0"
-
-  validation {
-    condition     = can(regex("^6\\.[0-9]+\\.[0-9]+$", var.loki_chart_version))
-    error_message = "Pin an exact 6.x.y Loki chart version; observability/loki/values.yaml targets the 6.x chart."
-  }
+  default     = null
 }
 
 variable "alloy_chart_version" {
-  description = "Version of the grafana alloy chart."
+  description = "Version of the alloy chart; null means the version pinned in ./values."
   type        = string
-  default     = "1.5.3"
-
-  validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.alloy_chart_version))
-    error_message = "Pin an exact chart version (x.y.z)."
-  }
+  default     = null
 }
 
 variable "scrape_control_plane" {

@@ -30,6 +30,22 @@ resource "aws_iam_role_policy_attachment" "cluster" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
 }
 
+# Secrets encryption: the control plane uses the eks key through the cluster role,
+# which AmazonEKSClusterPolicy does not cover. The same four actions on the same one
+# key as terraform-aws-eks's cluster_encryption policy.
+resource "aws_iam_role_policy" "cluster_encryption" {
+  name = "cluster-encryption"
+  role = aws_iam_role.cluster.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+      Resource = aws_kms_key.this["eks"].arn
+    }]
+  })
+}
+
 resource "aws_eks_cluster" "this" {
   name     = local.cluster_name
   version  = var.kubernetes_version
@@ -60,6 +76,7 @@ resource "aws_eks_cluster" "this" {
   depends_on = [
     aws_cloudwatch_log_group.eks,
     aws_iam_role_policy_attachment.cluster,
+    aws_iam_role_policy.cluster_encryption,
   ]
 }
 

@@ -9,6 +9,26 @@ locals {
   loki_url      = "http://${var.loki_release}-gateway.${var.namespace}.svc.cluster.local"
   loki_push_url = "${local.loki_url}/loki/api/v1/push"
 
+  # Where each chart comes from and the version installed (loki: the
+  # grafana-community repository serves the same 6.x packages as grafana's).
+  charts = {
+    kube_prometheus_stack = {
+      repository = "https://prometheus-community.github.io/helm-charts"
+      chart      = "kube-prometheus-stack"
+      version    = var.kube_prometheus_stack_chart_version
+    }
+    loki = {
+      repository = "https://grafana-community.github.io/helm-charts"
+      chart      = "loki"
+      version    = var.loki_chart_version
+    }
+    alloy = {
+      repository = "https://grafana.github.io/helm-charts"
+      chart      = "alloy"
+      version    = var.alloy_chart_version
+    }
+  }
+
   storage_class = var.storage_class_name == null ? {} : { storageClassName = var.storage_class_name }
 
   kube_prometheus_stack_values = {

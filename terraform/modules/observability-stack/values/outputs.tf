@@ -1,3 +1,8 @@
+output "charts" {
+  description = "The third-party charts: repository, chart name and pinned version, keyed kube_prometheus_stack, loki, alloy."
+  value       = local.charts
+}
+
 output "kube_prometheus_stack" {
   description = "Values (YAML) for the kube-prometheus-stack chart."
   value       = yamlencode(local.kube_prometheus_stack_values)

@@ -60,3 +60,41 @@ variable "loki_service_account_annotations" {
   type        = map(string)
   default     = {}
 }
+
+# The third-party chart pins: observability-stack installs these versions and
+# terraform/tools/chart-values hands them to the chart render check (ci.yml).
+variable "kube_prometheus_stack_chart_version" {
+  description = "Version of the prometheus-community kube-prometheus-stack chart."
+  type        = string
+  nullable    = false
+  default     = "82.16.2"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.kube_prometheus_stack_chart_version))
+    error_message = "Pin an exact chart version (x.y.z)."
+  }
+}
+
+variable "loki_chart_version" {
+  description = "Version of the grafana-community loki chart (6.x: the values in observability/loki are written for it)."
+  type        = string
+  nullable    = false
+  default     = "6.55.0"
+
+  validation {
+    condition     = can(regex("^6\\.[0-9]+\\.[0-9]+$", var.loki_chart_version))
+    error_message = "Pin an exact 6.x.y Loki chart version; observability/loki/values.yaml targets the 6.x chart."
+  }
+}
+
+variable "alloy_chart_version" {
+  description = "Version of the grafana alloy chart (1.11.1: Alloy v1.18.1)."
+  type        = string
+  nullable    = false
+  default     = "1.11.1"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.alloy_chart_version))
+    error_message = "Pin an exact chart version (x.y.z)."
+  }
+}

@@ -107,6 +107,24 @@ run "eks_secrets_encrypted_with_kms" {
   }
 }
 
+run "eks_cluster_role_can_use_the_secrets_key" {
+  command = apply
+
+  assert {
+    condition     = aws_iam_role_policy.cluster_encryption.role == aws_iam_role.cluster.id
+    error_message = "The KMS policy must be on the cluster role."
+  }
+  assert {
+    condition = (
+      toset(jsondecode(aws_iam_role_policy.cluster_encryption.policy).Statement[0].Action) == toset(["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]) &&
+      jsondecode(aws_iam_role_policy.cluster_encryption.policy).Statement[0].Effect == "Allow" &&
+      jsondecode(aws_iam_role_policy.cluster_encryption.policy).Statement[0].Resource == aws_kms_key.this["eks"].arn &&
+      length(jsondecode(aws_iam_role_policy.cluster_encryption.policy).Statement) == 1
+    )
+    error_message = "The cluster role needs kms:Encrypt, Decrypt, ListGrants and DescribeKey on the eks key, and nothing else."
+  }
+}
+
 run "eks_control_plane_logging" {
   command = apply
 
