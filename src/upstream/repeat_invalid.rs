@@ -18,8 +18,11 @@ const SLOTS: usize = 1024;
 /// How long an id stays remembered after its last all-invalid fetch.
 pub const REMEMBER_FOR: Duration = Duration::from_secs(60);
 
+/// An id and the moment it is forgotten.
+type Slot = Option<(u64, Instant)>;
+
 pub struct RepeatInvalid {
-    slots: Mutex<Box<[Option<(u64, Instant)>]>>,
+    slots: Mutex<Box<[Slot]>>,
 }
 
 impl RepeatInvalid {
