@@ -69,10 +69,6 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_RETRY_BACKOFF", default_value = "20ms", value_parser = parse_duration)]
     pub retry_backoff: Duration,
 
-    /// Longest wait docproxy honours from an upstream 429's Retry-After.
-    #[arg(long, env = "DOCPROXY_RETRY_AFTER_CAP", default_value = "1s", value_parser = parse_duration)]
-    pub retry_after_cap: Duration,
-
     /// Retries allowed as a fraction of requests over the last 10 s.
     #[arg(long, env = "DOCPROXY_RETRY_BUDGET_RATIO", default_value_t = 0.2, value_parser = parse_ratio)]
     pub retry_budget_ratio: f64,
@@ -81,33 +77,36 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_RETRY_BUDGET_FLOOR", default_value_t = 10)]
     pub retry_budget_floor: u32,
 
-    /// Breaker: failure rate (percent) over the sliding window that opens it.
-    #[arg(long, env = "DOCPROXY_BREAKER_FAILURE_RATE", default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
-    pub breaker_failure_rate: u8,
-
-    /// Breaker: size of the sliding window, in upstream calls.
-    #[arg(long, env = "DOCPROXY_BREAKER_WINDOW", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub breaker_window: u32,
-
-    /// Breaker: calls the window must hold before the failure rate counts.
-    #[arg(long, env = "DOCPROXY_BREAKER_MIN_CALLS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub breaker_min_calls: u32,
-
-    /// Breaker: consecutive failures that open it regardless of the rate.
-    #[arg(long, env = "DOCPROXY_BREAKER_CONSECUTIVE_FAILURES", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Breaker: upstream health failures in a row that open it (a hard outage:
+    /// no success among that many). Successes reset the run; outcomes about
+    /// one document (invalid, oversize, 4xx) do not count. At 70% random
+    /// failures a run of 100 has probability ~1e-16 per attempt.
+    #[arg(long, env = "DOCPROXY_BREAKER_CONSECUTIVE_FAILURES", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub breaker_consecutive_failures: u32,
 
     /// Breaker: first open period; doubles on each failed recovery, jittered.
-    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_FOR", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_FOR", default_value = "2s", value_parser = parse_duration)]
     pub breaker_open_for: Duration,
 
-    /// Breaker: longest open period.
-    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_MAX", default_value = "60s", value_parser = parse_duration)]
+    /// Breaker: longest open period (bounds recovery after the upstream heals).
+    #[arg(long, env = "DOCPROXY_BREAKER_OPEN_MAX", default_value = "10s", value_parser = parse_duration)]
     pub breaker_open_max: Duration,
 
-    /// Breaker: probe calls admitted while half-open; all must succeed to close it.
+    /// Breaker: probe calls admitted at once while half-open; the first success
+    /// closes it, as many failures without one reopen it.
     #[arg(long, env = "DOCPROXY_BREAKER_HALF_OPEN_PROBES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub breaker_half_open_probes: u32,
+
+    /// Throttle: attempts sent per attempt the upstream accepts without an
+    /// overload signal (429, 503 with Retry-After, timeout), at equilibrium
+    /// (the SRE book's K). Bounds the load sent to an overloaded upstream, and
+    /// sets the share of overload answers it settles at: (K - 1) / K.
+    #[arg(long, env = "DOCPROXY_THROTTLE_K", default_value_t = 1.2, value_parser = parse_k)]
+    pub throttle_k: f64,
+
+    /// Throttle: highest probability of refusing an attempt, so some traffic always flows.
+    #[arg(long, env = "DOCPROXY_THROTTLE_MAX_REJECT", default_value_t = 0.8, value_parser = parse_ratio)]
+    pub throttle_max_reject: f64,
 
     /// Largest upstream document accepted (e.g. 8MiB, 512KiB, 1000000); larger is a 502.
     #[arg(long, env = "DOCPROXY_MAX_DOCUMENT_SIZE", default_value = "8MiB", value_parser = parse_size)]
@@ -169,12 +168,6 @@ impl Config {
                 "must not exceed the attempt timeout",
             );
         }
-        if self.breaker_min_calls > self.breaker_window {
-            return err(
-                "--breaker-min-calls / DOCPROXY_BREAKER_MIN_CALLS",
-                "must not exceed the window",
-            );
-        }
         if self.breaker_open_for > self.breaker_open_max {
             return err(
                 "--breaker-open-for / DOCPROXY_BREAKER_OPEN_FOR",
@@ -210,6 +203,13 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("must be greater than zero".into());
     }
     Ok(d)
+}
+
+fn parse_k(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(k) if k >= 1.0 && k.is_finite() => Ok(k),
+        _ => Err("expected a number of at least 1".into()),
+    }
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {
@@ -301,7 +301,9 @@ mod tests {
             ("--max-document-size", "8MB"),
             ("--max-document-size", "0"),
             ("--max-attempts", "0"),
-            ("--breaker-failure-rate", "101"),
+            ("--breaker-consecutive-failures", "0"),
+            ("--throttle-k", "0.5"),
+            ("--throttle-max-reject", "2"),
             ("--retry-budget-ratio", "1.5"),
         ] {
             let err = parse(&["--demo", flag, bad]).unwrap_err().to_string();
@@ -322,17 +324,17 @@ mod tests {
         );
         let c = parse(&[
             "--demo",
-            "--breaker-min-calls",
-            "50",
-            "--breaker-window",
-            "10",
+            "--breaker-open-for",
+            "20s",
+            "--breaker-open-max",
+            "10s",
         ])
         .unwrap();
         assert!(
             c.validate()
                 .unwrap_err()
                 .to_string()
-                .contains("--breaker-min-calls")
+                .contains("--breaker-open-for")
         );
         let c = parse(&["--demo", "--max-document-size", "128MiB"]).unwrap();
         assert!(c.validate().is_err());

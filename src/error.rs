@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
-use crate::upstream::AttemptError;
+use crate::upstream::{AttemptError, FetchError, Refusal};
+
+/// The longest upstream Retry-After passed on to clients.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Everything a document request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,17 @@ pub enum AppError {
     Internal,
     #[error(transparent)]
     Upstream(#[from] AttemptError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
+
+impl From<FetchError> for AppError {
+    fn from(e: FetchError) -> Self {
+        match e {
+            FetchError::Refused(r) => AppError::Refused(r),
+            FetchError::Failed(a) => AppError::Upstream(a),
+        }
+    }
 }
 
 impl AppError {
@@ -33,11 +47,10 @@ impl AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Refused(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream(e) => match e {
                 AttemptError::NotFound => StatusCode::NOT_FOUND,
-                AttemptError::BreakerOpen { .. } | AttemptError::OverBudget => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                AttemptError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AttemptError::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
                 _ => StatusCode::BAD_GATEWAY,
             },
@@ -52,8 +65,10 @@ impl AppError {
             AppError::Overloaded => "shed",
             AppError::Internal => "internal",
             AppError::Upstream(AttemptError::NotFound) => "not_found",
-            AppError::Upstream(AttemptError::BreakerOpen { .. }) => "breaker_open",
-            AppError::Upstream(AttemptError::OverBudget) => "shed",
+            AppError::Upstream(AttemptError::Overloaded { .. }) => "upstream_overloaded",
+            AppError::Refused(Refusal::BreakerOpen { .. }) => "breaker_open",
+            AppError::Refused(Refusal::Throttled) => "throttled",
+            AppError::Refused(Refusal::OverBudget | Refusal::ValidationBusy) => "shed",
             AppError::Upstream(AttemptError::DeadlineExceeded) => "deadline_exceeded",
             AppError::Upstream(_) => "upstream_failed",
         }
@@ -68,11 +83,20 @@ impl AppError {
             AppError::Overloaded => "too many requests in flight; retry shortly".into(),
             AppError::Internal => "an internal error occurred".into(),
             AppError::Upstream(AttemptError::NotFound) => "no document with this id".into(),
-            AppError::Upstream(AttemptError::BreakerOpen { .. }) => {
+            AppError::Upstream(AttemptError::Overloaded { .. }) => {
+                "the upstream is overloaded; retry after the time given".into()
+            }
+            AppError::Refused(Refusal::BreakerOpen { .. }) => {
                 "the upstream is failing; requests are paused to let it recover".into()
             }
-            AppError::Upstream(AttemptError::OverBudget) => {
+            AppError::Refused(Refusal::Throttled) => {
+                "the upstream is overloaded; requests are throttled to let it recover".into()
+            }
+            AppError::Refused(Refusal::OverBudget) => {
                 "too many document bytes in flight; retry shortly".into()
+            }
+            AppError::Refused(Refusal::ValidationBusy) => {
+                "too many documents being validated; retry shortly".into()
             }
             AppError::Upstream(AttemptError::DeadlineExceeded) => {
                 "the upstream did not answer in time".into()
@@ -83,10 +107,16 @@ impl AppError {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            AppError::Overloaded | AppError::Upstream(AttemptError::OverBudget) => {
-                Some(Duration::from_secs(1))
-            }
-            AppError::Upstream(AttemptError::BreakerOpen { retry_after }) => Some(*retry_after),
+            AppError::Overloaded
+            | AppError::Refused(
+                Refusal::Throttled | Refusal::OverBudget | Refusal::ValidationBusy,
+            ) => Some(Duration::from_secs(1)),
+            AppError::Refused(Refusal::BreakerOpen { retry_after }) => Some(*retry_after),
+            AppError::Upstream(AttemptError::Overloaded { retry_after, .. }) => Some(
+                retry_after
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(MAX_RETRY_AFTER),
+            ),
             _ => None,
         }
     }

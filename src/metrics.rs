@@ -23,6 +23,7 @@ pub const CONTENT_TYPE_MISMATCH: &str = "docproxy_upstream_content_type_mismatch
 pub const BREAKER_STATE: &str = "docproxy_breaker_state";
 pub const BREAKER_TRANSITIONS: &str = "docproxy_breaker_transitions_total";
 pub const REQUESTS_SHED: &str = "docproxy_requests_shed_total";
+pub const THROTTLE_REJECT_PROBABILITY: &str = "docproxy_throttle_reject_probability";
 pub const REQUESTS_COALESCED: &str = "docproxy_requests_coalesced_total";
 pub const BUILD_INFO: &str = "docproxy_build_info";
 
@@ -38,6 +39,15 @@ const UPSTREAM_BUCKETS: &[f64] = &[
 /// Breaker states as exported by [`BREAKER_STATE`]: one series per state, the
 /// current one set to 1.
 pub const BREAKER_STATES: [&str; 3] = ["closed", "open", "half_open"];
+
+/// Every `reason` of [`REQUESTS_SHED`]: the local refusals.
+pub const SHED_REASONS: [&str; 5] = [
+    "breaker_open",
+    "throttled",
+    "in_flight",
+    "bytes",
+    "validation",
+];
 
 /// Installs the process-wide Prometheus recorder once, with its descriptions
 /// and zero-valued series, and returns its handle.
@@ -120,7 +130,11 @@ fn describe_all() {
     );
     describe_counter!(
         REQUESTS_SHED,
-        "Requests answered 503 at once by reason (breaker_open, in_flight, bytes)."
+        "Requests refused locally with 503 by reason (breaker_open, throttled, in_flight, bytes, validation)."
+    );
+    describe_gauge!(
+        THROTTLE_REJECT_PROBABILITY,
+        "Probability that the adaptive throttle refuses the next upstream attempt (0 unless the upstream signals overload)."
     );
     describe_counter!(
         REQUESTS_COALESCED,
@@ -147,7 +161,7 @@ const ATTEMPT_OUTCOMES: [&str; 12] = [
     "not_found",
     "client_error",
     "server_error",
-    "rate_limited",
+    "overloaded",
     "redirect",
     "timeout",
     "connect_error",
@@ -163,7 +177,7 @@ fn preregister() {
     for outcome in ATTEMPT_OUTCOMES {
         counter!(UPSTREAM_ATTEMPTS, "outcome" => outcome).absolute(0);
     }
-    for reason in ["breaker_open", "in_flight", "bytes"] {
+    for reason in SHED_REASONS {
         counter!(REQUESTS_SHED, "reason" => reason).absolute(0);
     }
     for doc_type in ["pdf", "png"] {
@@ -180,6 +194,7 @@ fn preregister() {
     counter!(RETRY_BUDGET_EXHAUSTED).absolute(0);
     counter!(CONTENT_TYPE_MISMATCH).absolute(0);
     gauge!(HTTP_IN_FLIGHT).set(0.0);
+    gauge!(THROTTLE_REJECT_PROBABILITY).set(0.0);
     set_breaker_state("closed");
 }
 
@@ -190,30 +205,30 @@ fn set_breaker_state(current: &str) {
 }
 
 /// Logs and counts a breaker transition.
-pub fn record_breaker_transition(
-    from: crate::upstream::breaker::BreakerState,
-    to: crate::upstream::breaker::BreakerState,
-) {
-    tracing::warn!(from = from.as_str(), to = to.as_str(), "breaker transition");
-    counter!(BREAKER_TRANSITIONS, "to" => to.as_str()).increment(1);
-    set_breaker_state(to.as_str());
+pub fn record_breaker_transition(from: &'static str, to: &'static str) {
+    tracing::warn!(from, to, "breaker transition");
+    counter!(BREAKER_TRANSITIONS, "to" => to).increment(1);
+    set_breaker_state(to);
 }
 
-/// Records one upstream attempt that reached the upstream (refusals and
-/// shedding did not, and are counted where they are answered).
-pub fn record_attempt(
-    result: &Result<crate::upstream::Document, crate::upstream::AttemptError>,
-    elapsed: Duration,
-) {
-    use crate::upstream::AttemptError;
-    let outcome = match result {
-        Ok(_) => "ok",
-        Err(AttemptError::BreakerOpen { .. } | AttemptError::OverBudget) => return,
-        Err(e) => e.outcome(),
-    };
-    if let Err(AttemptError::Invalid(rejection)) = result {
-        counter!(DOCUMENTS_REJECTED, "reason" => rejection.reason()).increment(1);
-    }
+/// Records one upstream attempt that reached the upstream, by its outcome
+/// label (refusals did not reach it, and are counted as shed requests).
+pub fn record_attempt(outcome: &'static str, elapsed: Duration) {
     counter!(UPSTREAM_ATTEMPTS, "outcome" => outcome).increment(1);
     histogram!(UPSTREAM_ATTEMPT_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+/// Counts a document rejected by validation, by reason.
+pub fn record_rejected_document(reason: &'static str) {
+    counter!(DOCUMENTS_REJECTED, "reason" => reason).increment(1);
+}
+
+/// Counts a request refused locally, by one of [`SHED_REASONS`].
+pub fn record_shed(reason: &'static str) {
+    counter!(REQUESTS_SHED, "reason" => reason).increment(1);
+}
+
+/// Exports the throttle's current refusal probability (set at each scrape).
+pub fn set_throttle_probability(p: f64) {
+    gauge!(THROTTLE_REJECT_PROBABILITY).set(p);
 }

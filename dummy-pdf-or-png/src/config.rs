@@ -17,6 +17,66 @@ pub struct Config {
 
     #[command(flatten)]
     pub faults: Faults,
+
+    #[command(flatten)]
+    pub overload: Overload,
+
+    /// An id that always gets the same bad answer, as `ID=invalid`, `ID=oversize`
+    /// or `ID=403` (repeatable): one document's fate, not the service's health.
+    #[arg(long = "bad-id", value_name = "ID=ANSWER", value_parser = parse_bad_id)]
+    pub bad_ids: Vec<(u64, BadAnswer)>,
+}
+
+/// What a `--bad-id` always answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadAnswer {
+    /// The corrupt PDF, labelled application/pdf.
+    Invalid,
+    /// A 9 MiB body, over docproxy's default 8 MiB limit.
+    Oversize,
+    /// 403 Forbidden.
+    Forbidden,
+}
+
+/// Capacity mode: an upstream that can do only so much at once and says so.
+#[derive(Debug, Clone, Args)]
+pub struct Overload {
+    /// At most this many document requests in flight; beyond, 503 with
+    /// Retry-After at once (0: unlimited).
+    #[arg(long, env = "DUMMY_CAPACITY", default_value_t = 0)]
+    pub capacity: u32,
+    /// Retry-After, in seconds, on capacity-mode 503s.
+    #[arg(long, env = "DUMMY_CAPACITY_RETRY_AFTER", default_value_t = 1)]
+    pub capacity_retry_after: u32,
+    /// Latency added per request already in flight (latency that grows with load).
+    #[arg(long, env = "DUMMY_LATENCY_PER_IN_FLIGHT", default_value = "0s", value_parser = duration)]
+    pub latency_per_in_flight: Duration,
+}
+
+impl Default for Overload {
+    fn default() -> Self {
+        Overload {
+            capacity: 0,
+            capacity_retry_after: 1,
+            latency_per_in_flight: Duration::ZERO,
+        }
+    }
+}
+
+fn parse_bad_id(s: &str) -> Result<(u64, BadAnswer), String> {
+    let (id, answer) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ID=invalid|oversize|403, got {s:?}"))?;
+    let id = id
+        .parse::<u64>()
+        .map_err(|_| format!("expected a numeric id, got {id:?}"))?;
+    let answer = match answer {
+        "invalid" => BadAnswer::Invalid,
+        "oversize" => BadAnswer::Oversize,
+        "403" => BadAnswer::Forbidden,
+        other => return Err(format!("expected invalid, oversize or 403, got {other:?}")),
+    };
+    Ok((id, answer))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,6 +221,45 @@ mod tests {
         let parsed = Cli::try_parse_from(["dummy"]).unwrap().config;
         assert_eq!(format!("{parsed:?}"), format!("{:?}", Config::default()));
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn bad_ids_and_capacity_parse() {
+        let parsed = Cli::try_parse_from([
+            "dummy",
+            "--bad-id",
+            "7=invalid",
+            "--bad-id",
+            "8=oversize",
+            "--bad-id",
+            "9=403",
+            "--capacity",
+            "5",
+            "--latency-per-in-flight",
+            "2ms",
+        ])
+        .unwrap()
+        .config;
+        assert_eq!(
+            parsed.bad_ids,
+            [
+                (7, BadAnswer::Invalid),
+                (8, BadAnswer::Oversize),
+                (9, BadAnswer::Forbidden)
+            ]
+        );
+        assert_eq!(parsed.overload.capacity, 5);
+        assert_eq!(parsed.overload.capacity_retry_after, 1);
+        assert_eq!(
+            parsed.overload.latency_per_in_flight,
+            Duration::from_millis(2)
+        );
+        for bad in ["7", "x=invalid", "7=404"] {
+            assert!(
+                Cli::try_parse_from(["dummy", "--bad-id", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,6 @@ mod faults;
 pub mod healthcheck;
 mod server;
 
-pub use config::{Config, ConfigError, Faults, Only};
+pub use config::{BadAnswer, Config, ConfigError, Faults, Only, Overload};
 pub use documents::{CORRUPT_PDF, Kind, PDF, PNG, generate};
 pub use server::serve;

@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::config::Config;
+use crate::config::{BadAnswer, Config};
 use crate::documents::Kind;
 use crate::faults::Plan;
 
@@ -34,12 +34,27 @@ type Body = BoxBody<Bytes, io::Error>;
 const LAST_MODIFIED: &str = "Fri, 21 Nov 2025 00:00:00 GMT";
 const DRIP_CHUNK: usize = 1024;
 const FAULTS: [&str; 6] = ["error", "spike", "reset", "truncate", "wrong_type", "drip"];
+/// The `--bad-id ID=oversize` body: 9 MiB, over docproxy's default 8 MiB limit.
+const OVERSIZE: usize = 9 << 20;
 
 struct State {
     config: Config,
     rng: Mutex<StdRng>,
     served: [AtomicU64; 3],
     faults: [AtomicU64; 6],
+    /// Document requests being handled, for capacity mode.
+    in_flight: AtomicU32,
+    /// Requests refused by capacity mode.
+    over_capacity: AtomicU64,
+}
+
+/// Holds one capacity-mode slot until dropped.
+struct Slot<'a>(&'a AtomicU32);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl State {
@@ -74,6 +89,8 @@ pub async fn serve(
         rng: Mutex::new(rng),
         served: Default::default(),
         faults: Default::default(),
+        in_flight: AtomicU32::new(0),
+        over_capacity: AtomicU64::new(0),
     });
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -134,9 +151,29 @@ async fn handle(
         }
     };
 
+    // Capacity mode: the slot is taken before any work, as a real server's
+    // worker pool would be; beyond capacity the answer is an immediate 503.
+    let in_flight = state.in_flight.fetch_add(1, Ordering::SeqCst);
+    let _slot = Slot(&state.in_flight);
+    let overload = &state.config.overload;
+    if overload.capacity > 0 && in_flight >= overload.capacity {
+        state.over_capacity.fetch_add(1, Ordering::Relaxed);
+        let mut response = text(StatusCode::SERVICE_UNAVAILABLE, "over capacity\n".into());
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(overload.capacity_retry_after),
+        );
+        return Ok(response);
+    }
+    let bad = path
+        .strip_prefix('/')
+        .and_then(|id| id.parse::<u64>().ok())
+        .and_then(|id| state.config.bad_ids.iter().find(|(bad, _)| *bad == id))
+        .map(|(_, answer)| *answer);
+
     let plan = state.plan();
     let faults = &state.config.faults;
-    let mut delay = faults.latency;
+    let mut delay = faults.latency + overload.latency_per_in_flight * in_flight;
     if plan.spike {
         state.count_fault("spike");
         delay += faults.spike_latency;
@@ -149,6 +186,35 @@ async fn handle(
         // The connection sees the flag on its next read or write and closes with an RST.
         reset.store(true, Ordering::SeqCst);
         return Ok(text(StatusCode::OK, String::new()));
+    }
+    match bad {
+        Some(BadAnswer::Forbidden) => return Ok(text(StatusCode::FORBIDDEN, "forbidden\n".into())),
+        Some(BadAnswer::Invalid) => {
+            return Ok(document(Kind::CorruptPdf.bytes(), "application/pdf", head));
+        }
+        Some(BadAnswer::Oversize) => {
+            static BODY: OnceLock<Bytes> = OnceLock::new();
+            let body = BODY.get_or_init(|| {
+                let mut body = b"%PDF-1.4\n".to_vec();
+                body.resize(OVERSIZE, b' ');
+                Bytes::from(body)
+            });
+            let mut response = Response::new(if head {
+                empty()
+            } else {
+                Full::new(body.clone())
+                    .map_err(|never| match never {})
+                    .boxed()
+            });
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(OVERSIZE));
+            return Ok(response);
+        }
+        None => {}
     }
     if plan.error {
         state.count_fault("error");
@@ -204,6 +270,22 @@ async fn handle(
     Ok(response)
 }
 
+/// A whole document answer, as the normal path sends one.
+fn document(bytes: &'static [u8], label: &'static str, head: bool) -> Response<Body> {
+    let body = if head {
+        empty()
+    } else {
+        Full::new(Bytes::from_static(bytes))
+            .map_err(|never| match never {})
+            .boxed()
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(label));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    response
+}
+
 fn drip(bytes: &'static [u8], interval: Duration) -> Body {
     let chunks = stream::unfold(0usize, move |at| async move {
         if at >= bytes.len() {
@@ -254,6 +336,12 @@ fn render_metrics(state: &State) -> String {
         let n = state.faults[i].load(Ordering::Relaxed);
         let _ = writeln!(out, "dummy_faults_injected_total{{fault=\"{fault}\"}} {n}");
     }
+    out.push_str("# HELP dummy_over_capacity_total Requests answered 503 by capacity mode.\n# TYPE dummy_over_capacity_total counter\n");
+    let _ = writeln!(
+        out,
+        "dummy_over_capacity_total {}",
+        state.over_capacity.load(Ordering::Relaxed)
+    );
     out
 }
 

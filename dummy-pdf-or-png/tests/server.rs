@@ -317,3 +317,67 @@ async fn fault_settings_do_not_change_a_seeds_documents() {
         assert_eq!(get(plain).await.body, get(faulty).await.body);
     }
 }
+
+#[tokio::test]
+async fn capacity_mode_answers_503_with_retry_after_beyond_capacity() {
+    let addr = start(config(&["--capacity", "2", "--latency", "300ms"])).await;
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((0..6).map(|_| get(addr))).await;
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
+    assert_eq!(answers.iter().filter(|a| a.status == 200).count(), 2);
+    assert_eq!(refused.len(), 4);
+    assert!(refused.iter().all(|a| a.header("retry-after") == Some("1")));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The slots are free again once the answers are done.
+    assert_eq!(get(addr).await.status, 200);
+    let metrics = request(addr, "GET", "/_dummy/metrics").await.unwrap();
+    assert!(String::from_utf8_lossy(&metrics.body).contains("dummy_over_capacity_total 4"));
+}
+
+#[tokio::test]
+async fn latency_grows_with_the_requests_in_flight() {
+    let addr = start(config(&[
+        "--latency",
+        "300ms",
+        "--latency-per-in-flight",
+        "200ms",
+    ]))
+    .await;
+    let alone = Instant::now();
+    get(addr).await;
+    let alone = alone.elapsed();
+    let crowd = Instant::now();
+    futures_util::future::join_all((0..4).map(|_| get(addr))).await;
+    let crowd = crowd.elapsed();
+    assert!(alone < Duration::from_millis(450), "{alone:?}");
+    // All four overlap (each takes 300 ms at least): the last to arrive waits 300 + 3 x 200 ms.
+    assert!(crowd >= Duration::from_millis(850), "{crowd:?}");
+}
+
+#[tokio::test]
+async fn bad_ids_always_get_their_bad_answer_and_other_ids_do_not() {
+    let addr = start(config(&[
+        "--only",
+        "pdf",
+        "--bad-id",
+        "7=invalid",
+        "--bad-id",
+        "8=oversize",
+        "--bad-id",
+        "9=403",
+    ]))
+    .await;
+    for _ in 0..3 {
+        let invalid = request(addr, "GET", "/7").await.unwrap();
+        assert_eq!(
+            (invalid.status, invalid.body.as_slice()),
+            (200, CORRUPT_PDF)
+        );
+        let oversize = request(addr, "GET", "/8").await.unwrap();
+        assert_eq!(oversize.status, 200);
+        assert_eq!(oversize.body.len(), 9 << 20);
+        assert_eq!(oversize.header("content-length"), Some("9437184"));
+        assert_eq!(request(addr, "GET", "/9").await.unwrap().status, 403);
+        assert_eq!(request(addr, "GET", "/10").await.unwrap().body, PDF);
+    }
+}

@@ -16,7 +16,7 @@ use http_body::{Frame, SizeHint};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::metrics as m;
-use crate::upstream::{AttemptError, Document, Propagation};
+use crate::upstream::{Document, FetchError, Propagation};
 
 /// What the access log reports about a document request.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +51,7 @@ async fn serve(
     access.id = Some(id);
 
     let _slot = state.in_flight.clone().try_acquire_owned().map_err(|_| {
-        metrics::counter!(m::REQUESTS_SHED, "reason" => "in_flight").increment(1);
+        m::record_shed("in_flight");
         AppError::Overloaded
     })?;
 
@@ -64,14 +64,10 @@ async fn serve(
     let fetch = state.upstream.fetch(id, &propagation).await;
     access.attempts = fetch.attempts;
     access.coalesced = fetch.coalesced;
-    let document = fetch.result.inspect_err(|e| match e {
-        AttemptError::BreakerOpen { .. } => {
-            metrics::counter!(m::REQUESTS_SHED, "reason" => "breaker_open").increment(1)
+    let document = fetch.result.inspect_err(|e| {
+        if let FetchError::Refused(refusal) = e {
+            m::record_shed(refusal.reason());
         }
-        AttemptError::OverBudget => {
-            metrics::counter!(m::REQUESTS_SHED, "reason" => "bytes").increment(1)
-        }
-        _ => {}
     })?;
 
     access.served_type = Some(document.doc_type.as_str());

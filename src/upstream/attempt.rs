@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode, header};
 
+use super::breaker::Verdict;
 use super::memory::{ByteBudget, Reservation};
+use super::throttle::Verdict as Load;
 use crate::document::{self, DocumentType, Rejection};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
@@ -18,7 +20,9 @@ pub struct Document {
     pub reservation: Reservation,
 }
 
-/// Why an attempt did not produce a document. `outcome()` is the metric label.
+/// What an attempt found when it did not produce a document. `outcome()` is
+/// the metric label; `breaker_verdict()` and `throttle_verdict()` are all the
+/// breaker and the throttle learn from it.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AttemptError {
     #[error("upstream answered 404")]
@@ -27,8 +31,12 @@ pub enum AttemptError {
     ClientError(StatusCode),
     #[error("upstream answered {0}")]
     ServerError(StatusCode),
-    #[error("upstream answered 429")]
-    RateLimited { retry_after: Option<Duration> },
+    /// 429, or 503 with Retry-After: the upstream says it has too much to do.
+    #[error("upstream answered {status}: overloaded")]
+    Overloaded {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
     #[error("upstream redirected with {0}; redirects are not followed")]
     Redirect(StatusCode),
     #[error("attempt timed out")]
@@ -45,10 +53,40 @@ pub enum AttemptError {
     TooLarge { limit: u64 },
     #[error("{0}")]
     Invalid(Rejection),
+}
+
+/// docproxy declined to call the upstream, or to go on reading from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
     #[error("circuit breaker is open")]
     BreakerOpen { retry_after: Duration },
+    #[error("the upstream signalled overload; attempt throttled")]
+    Throttled,
     #[error("in-flight document bytes are at their limit")]
     OverBudget,
+    #[error("the validation pool is full")]
+    ValidationBusy,
+}
+
+/// Why a fetch produced no document.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Failed(#[from] AttemptError),
+}
+
+impl Refusal {
+    /// The `reason` label of the shed-requests metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::BreakerOpen { .. } => "breaker_open",
+            Refusal::Throttled => "throttled",
+            Refusal::OverBudget => "bytes",
+            Refusal::ValidationBusy => "validation",
+        }
+    }
 }
 
 impl AttemptError {
@@ -57,7 +95,7 @@ impl AttemptError {
             AttemptError::NotFound => "not_found",
             AttemptError::ClientError(_) => "client_error",
             AttemptError::ServerError(_) => "server_error",
-            AttemptError::RateLimited { .. } => "rate_limited",
+            AttemptError::Overloaded { .. } => "overloaded",
             AttemptError::Redirect(_) => "redirect",
             AttemptError::Timeout | AttemptError::DeadlineExceeded => "timeout",
             AttemptError::Connect(_) => "connect_error",
@@ -65,17 +103,16 @@ impl AttemptError {
             AttemptError::Truncated(_) => "truncated",
             AttemptError::TooLarge { .. } => "too_large",
             AttemptError::Invalid(_) => "invalid_document",
-            AttemptError::BreakerOpen { .. } => "breaker_open",
-            AttemptError::OverBudget => "shed",
         }
     }
 
     /// Transient faults worth another attempt; everything else is final.
+    /// Overload is final: another attempt would add to what the upstream
+    /// asked to be spared, so the client is told to retry after a while.
     pub fn is_transient(&self) -> bool {
         match self {
             AttemptError::ServerError(status) => matches!(status.as_u16(), 500 | 502 | 503 | 504),
-            AttemptError::RateLimited { .. }
-            | AttemptError::Timeout
+            AttemptError::Timeout
             | AttemptError::Connect(_)
             | AttemptError::Reset(_)
             | AttemptError::Truncated(_)
@@ -84,13 +121,36 @@ impl AttemptError {
         }
     }
 
-    /// Whether the breaker should count this as the upstream failing.
-    /// A 404 is an answer, not a failure; shedding and refusals never reached it.
-    pub fn is_upstream_failure(&self) -> Option<bool> {
+    /// What this says about the upstream's health. Only the upstream failing
+    /// to answer properly (connect errors, timeouts, resets, truncations,
+    /// 5xx, 429) counts; what one document or request met (invalid, too
+    /// large, a 4xx, a redirect) is neutral, so it never decides other ids' fate.
+    pub fn breaker_verdict(&self) -> Verdict {
         match self {
-            AttemptError::NotFound => Some(false),
-            AttemptError::BreakerOpen { .. } | AttemptError::OverBudget => None,
-            _ => Some(true),
+            AttemptError::ServerError(_)
+            | AttemptError::Overloaded { .. }
+            | AttemptError::Timeout
+            | AttemptError::Connect(_)
+            | AttemptError::Reset(_)
+            | AttemptError::Truncated(_) => Verdict::Failure,
+            // A deadline cut short by this request's own budget proves nothing.
+            AttemptError::DeadlineExceeded
+            | AttemptError::NotFound
+            | AttemptError::ClientError(_)
+            | AttemptError::Redirect(_)
+            | AttemptError::TooLarge { .. }
+            | AttemptError::Invalid(_) => Verdict::Neutral,
+        }
+    }
+
+    /// What this says about the upstream's load: only its own overload
+    /// signals (429, 503 with Retry-After, timeouts) do.
+    pub fn throttle_verdict(&self) -> Load {
+        match self {
+            AttemptError::Overloaded { .. }
+            | AttemptError::Timeout
+            | AttemptError::DeadlineExceeded => Load::Overloaded,
+            _ => Load::Accepted,
         }
     }
 }
@@ -105,7 +165,7 @@ pub struct AttemptContext<'a> {
 }
 
 /// Sends one request and reads and validates the whole body; no timeout here.
-pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptError> {
+pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError> {
     let response = ctx
         .http
         .get(ctx.url)
@@ -122,22 +182,29 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
 
     let status = response.status();
     if !status.is_success() {
-        return Err(match status {
+        let retry_after = retry_after(response.headers(), SystemTime::now());
+        return Err(FetchError::Failed(match status {
             StatusCode::NOT_FOUND => AttemptError::NotFound,
-            StatusCode::TOO_MANY_REQUESTS => AttemptError::RateLimited {
-                retry_after: retry_after(response.headers(), SystemTime::now()),
+            StatusCode::TOO_MANY_REQUESTS => AttemptError::Overloaded {
+                status,
+                retry_after,
+            },
+            StatusCode::SERVICE_UNAVAILABLE if retry_after.is_some() => AttemptError::Overloaded {
+                status,
+                retry_after,
             },
             s if s.is_redirection() => AttemptError::Redirect(s),
             s if s.is_server_error() => AttemptError::ServerError(s),
             s => AttemptError::ClientError(s),
-        });
+        }));
     }
 
     let declared = response.content_length();
     if declared.is_some_and(|len| len > ctx.max_document_size) {
         return Err(AttemptError::TooLarge {
             limit: ctx.max_document_size,
-        });
+        }
+        .into());
     }
     let label = response
         .headers()
@@ -148,7 +215,7 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
     let mut reservation = ctx
         .byte_budget
         .reserve(declared.unwrap_or(0))
-        .ok_or(AttemptError::OverBudget)?;
+        .ok_or(Refusal::OverBudget)?;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
     let mut response = response;
     while let Some(chunk) = response
@@ -160,10 +227,11 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, AttemptErr
         if len > ctx.max_document_size {
             return Err(AttemptError::TooLarge {
                 limit: ctx.max_document_size,
-            });
+            }
+            .into());
         }
         if !reservation.grow_to(len) {
-            return Err(AttemptError::OverBudget);
+            return Err(Refusal::OverBudget.into());
         }
         body.extend_from_slice(&chunk);
     }
@@ -242,5 +310,43 @@ mod tests {
         assert!(AttemptError::Invalid(Rejection::Empty).is_transient());
         assert!(!AttemptError::TooLarge { limit: 1 }.is_transient());
         assert!(!AttemptError::DeadlineExceeded.is_transient());
+        assert!(
+            !AttemptError::Overloaded {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: None
+            }
+            .is_transient()
+        );
+    }
+
+    #[test]
+    fn only_the_upstreams_health_reaches_the_breaker_and_only_overload_the_throttle() {
+        let rejection = Rejection::Empty;
+        let neutral = [
+            AttemptError::NotFound,
+            AttemptError::ClientError(StatusCode::FORBIDDEN),
+            AttemptError::Redirect(StatusCode::FOUND),
+            AttemptError::TooLarge { limit: 1 },
+            AttemptError::Invalid(rejection),
+        ];
+        for e in &neutral {
+            assert_eq!(e.breaker_verdict(), Verdict::Neutral, "{e}");
+            assert_eq!(e.throttle_verdict(), Load::Accepted, "{e}");
+        }
+        let overloaded = AttemptError::Overloaded {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        for e in [&overloaded, &AttemptError::Timeout] {
+            assert_eq!(e.breaker_verdict(), Verdict::Failure, "{e}");
+            assert_eq!(e.throttle_verdict(), Load::Overloaded, "{e}");
+        }
+        let plain = AttemptError::ServerError(StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(plain.breaker_verdict(), Verdict::Failure);
+        assert_eq!(
+            plain.throttle_verdict(),
+            Load::Accepted,
+            "a 503 without Retry-After is a failure, not overload"
+        );
     }
 }

@@ -1,16 +1,21 @@
-//! The circuit breaker guarding the upstream, with resilience4j semantics.
+//! The circuit breaker guarding the upstream: for hard outages only.
 //!
-//! Closed: calls pass; outcomes fill a count-based sliding window. It opens
-//! when the window holds at least `min_calls` and the failure rate reaches the
-//! threshold, or after `consecutive_failures` failures in a row.
+//! Closed: calls pass. Only verdicts about the upstream's health count: a
+//! success resets the run, a failure extends it, and a neutral outcome (an
+//! invalid document, a 4xx, a 404) changes nothing. It opens after
+//! `consecutive_failures` failures in a row, that is when the success rate
+//! over the last that-many health verdicts is zero. There is no failure-rate
+//! threshold: an upstream where 30% of attempts succeed is degraded, not down,
+//! and every one of those successes is worth serving (see the README).
 //! Open: calls are refused at once, for a jittered period that doubles on each
 //! failed recovery up to a cap.
-//! Half-open: a few probe calls pass; all succeeding closes it, any failing
-//! opens it again. A probe dropped without an outcome frees its slot.
+//! Half-open: up to `half_open_probes` probe calls pass at once; the first
+//! success closes it (the upstream is up, even if degraded), and as many
+//! failures without a success open it again. A probe dropped or reported
+//! neutral frees its slot.
 //!
 //! Time is `tokio::time::Instant` so tests can pause it.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,9 +24,6 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct BreakerSettings {
-    pub failure_rate_percent: u8,
-    pub window: u32,
-    pub min_calls: u32,
     pub consecutive_failures: u32,
     pub open_for: Duration,
     pub open_max: Duration,
@@ -45,6 +47,15 @@ impl BreakerState {
     }
 }
 
+/// What a call says about the upstream's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Success,
+    Failure,
+    /// About one document or one request, not the upstream: counted nowhere.
+    Neutral,
+}
+
 /// The breaker refused a call; retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
@@ -52,7 +63,7 @@ pub struct Refused {
 }
 
 /// Called on every state change, with (from, to); used for logs and metrics.
-pub type OnTransition = Box<dyn Fn(BreakerState, BreakerState) + Send + Sync>;
+pub type OnTransition = Box<dyn Fn(&'static str, &'static str) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct CircuitBreaker {
@@ -69,18 +80,16 @@ struct State {
     kind: BreakerState,
     /// Bumped on every transition so late outcomes from an earlier state are ignored.
     generation: u64,
-    window: VecDeque<bool>,
-    failures_in_window: u32,
     consecutive_failures: u32,
     /// Failed recoveries in a row: the open period doubles with each.
     reopen_count: u32,
     open_until: Instant,
     probes_in_flight: u32,
-    probes_succeeded: u32,
+    probes_failed: u32,
 }
 
-/// Admission for one upstream call. Report its outcome with `success` or
-/// `failure`; dropping it unreported releases a probe slot and records nothing.
+/// Admission for one upstream call. Report its verdict with `report`;
+/// dropping it unreported is the same as reporting `Neutral`.
 pub struct Permit {
     breaker: CircuitBreaker,
     generation: u64,
@@ -90,7 +99,6 @@ pub struct Permit {
 
 impl CircuitBreaker {
     pub fn new(settings: BreakerSettings, on_transition: OnTransition) -> Self {
-        let window = VecDeque::with_capacity(settings.window as usize);
         CircuitBreaker {
             inner: Arc::new(Inner {
                 settings,
@@ -98,13 +106,11 @@ impl CircuitBreaker {
                 state: Mutex::new(State {
                     kind: BreakerState::Closed,
                     generation: 0,
-                    window,
-                    failures_in_window: 0,
                     consecutive_failures: 0,
                     reopen_count: 0,
                     open_until: Instant::now(),
                     probes_in_flight: 0,
-                    probes_succeeded: 0,
+                    probes_failed: 0,
                 }),
             }),
         }
@@ -128,8 +134,7 @@ impl CircuitBreaker {
         }
         let probe = state.kind == BreakerState::HalfOpen;
         if probe {
-            let settings = &self.inner.settings;
-            if state.probes_in_flight + state.probes_succeeded >= settings.half_open_probes {
+            if state.probes_in_flight >= self.inner.settings.half_open_probes {
                 // Probes are out; a refused caller may come back shortly.
                 return Err(Refused {
                     retry_after: Duration::from_secs(1),
@@ -145,55 +150,38 @@ impl CircuitBreaker {
         })
     }
 
-    fn record(&self, permit: &Permit, success: bool) {
+    fn record(&self, permit: &Permit, verdict: Verdict) {
         let mut state = self.lock();
         if permit.generation != state.generation {
             return;
         }
         let settings = &self.inner.settings;
-        match state.kind {
-            BreakerState::Closed => {
-                if state.window.len() == settings.window as usize
-                    && let Some(false) = state.window.pop_front()
-                {
-                    state.failures_in_window -= 1;
-                }
-                state.window.push_back(success);
-                if success {
-                    state.consecutive_failures = 0;
-                } else {
-                    state.failures_in_window += 1;
-                    state.consecutive_failures += 1;
-                }
-                let calls = state.window.len() as u32;
-                let rate_tripped = calls >= settings.min_calls
-                    && state.failures_in_window * 100
-                        >= u32::from(settings.failure_rate_percent) * calls;
-                if rate_tripped || state.consecutive_failures >= settings.consecutive_failures {
+        match (state.kind, verdict) {
+            (BreakerState::Closed, Verdict::Success) => state.consecutive_failures = 0,
+            (BreakerState::Closed, Verdict::Failure) => {
+                state.consecutive_failures += 1;
+                if state.consecutive_failures >= settings.consecutive_failures {
                     self.open(&mut state);
                 }
             }
-            BreakerState::HalfOpen => {
+            (BreakerState::HalfOpen, _) => {
                 state.probes_in_flight -= 1;
-                if !success {
-                    state.reopen_count = state.reopen_count.saturating_add(1);
-                    self.open(&mut state);
-                } else {
-                    state.probes_succeeded += 1;
-                    if state.probes_succeeded >= settings.half_open_probes {
+                match verdict {
+                    Verdict::Success => {
                         state.reopen_count = 0;
                         self.transition(&mut state, BreakerState::Closed);
                     }
+                    Verdict::Failure => {
+                        state.probes_failed += 1;
+                        if state.probes_failed >= settings.half_open_probes {
+                            state.reopen_count = state.reopen_count.saturating_add(1);
+                            self.open(&mut state);
+                        }
+                    }
+                    Verdict::Neutral => {}
                 }
             }
-            BreakerState::Open => {}
-        }
-    }
-
-    fn release_probe(&self, permit: &Permit) {
-        let mut state = self.lock();
-        if permit.generation == state.generation && state.kind == BreakerState::HalfOpen {
-            state.probes_in_flight -= 1;
+            (BreakerState::Closed, Verdict::Neutral) | (BreakerState::Open, _) => {}
         }
     }
 
@@ -215,12 +203,10 @@ impl CircuitBreaker {
         let from = state.kind;
         state.kind = to;
         state.generation += 1;
-        state.window.clear();
-        state.failures_in_window = 0;
         state.consecutive_failures = 0;
         state.probes_in_flight = 0;
-        state.probes_succeeded = 0;
-        (self.inner.on_transition)(from, to);
+        state.probes_failed = 0;
+        (self.inner.on_transition)(from.as_str(), to.as_str());
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -231,21 +217,16 @@ impl CircuitBreaker {
 }
 
 impl Permit {
-    pub fn success(mut self) {
+    pub fn report(mut self, verdict: Verdict) {
         self.reported = true;
-        self.breaker.record(&self, true);
-    }
-
-    pub fn failure(mut self) {
-        self.reported = true;
-        self.breaker.record(&self, false);
+        self.breaker.record(&self, verdict);
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
         if !self.reported && self.probe {
-            self.breaker.release_probe(self);
+            self.breaker.record(self, Verdict::Neutral);
         }
     }
 }
@@ -257,9 +238,6 @@ mod tests {
 
     fn settings() -> BreakerSettings {
         BreakerSettings {
-            failure_rate_percent: 50,
-            window: 10,
-            min_calls: 4,
             consecutive_failures: 5,
             open_for: Duration::from_secs(10),
             open_max: Duration::from_secs(60),
@@ -279,31 +257,30 @@ mod tests {
         (b, transitions)
     }
 
-    /// Fails calls until the breaker opens (four, by the failure rate).
+    /// Fails calls until the breaker opens (five in a row).
     fn trip(b: &CircuitBreaker) {
         while b.state() != BreakerState::Open {
-            call(b, false);
+            call(b, Verdict::Failure);
         }
     }
 
-    fn call(b: &CircuitBreaker, ok: bool) {
-        let permit = b.try_acquire().expect("admitted");
-        if ok {
-            permit.success()
-        } else {
-            permit.failure()
-        }
+    fn call(b: &CircuitBreaker, verdict: Verdict) {
+        b.try_acquire().expect("admitted").report(verdict);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn opens_on_failure_rate_only_after_min_calls() {
+    async fn opens_on_consecutive_failures_only() {
         let (b, _) = breaker();
-        call(&b, false);
-        call(&b, true);
-        call(&b, false);
-        assert_eq!(b.state(), BreakerState::Closed, "3 calls < min_calls");
-        call(&b, true);
-        assert_eq!(b.state(), BreakerState::Open, "2 of 4 failed = 50%");
+        for _ in 0..4 {
+            call(&b, Verdict::Failure);
+        }
+        call(&b, Verdict::Success);
+        for _ in 0..4 {
+            call(&b, Verdict::Failure);
+        }
+        assert_eq!(b.state(), BreakerState::Closed, "a success breaks the run");
+        call(&b, Verdict::Failure);
+        assert_eq!(b.state(), BreakerState::Open);
         let refused = b.try_acquire().err().expect("refused while open");
         assert!(
             refused.retry_after >= Duration::from_secs(8)
@@ -312,22 +289,39 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn opens_on_consecutive_failures() {
+    async fn a_high_failure_rate_with_successes_never_opens_it() {
+        // 80% failures, but never five in a row: degraded, not down.
         let (b, _) = breaker();
-        // Plenty of successes keep the rate low; five failures in a row still trip it.
-        for _ in 0..10 {
-            call(&b, true);
-        }
-        for _ in 0..4 {
-            call(&b, false);
+        for _ in 0..1000 {
+            for _ in 0..4 {
+                call(&b, Verdict::Failure);
+            }
+            call(&b, Verdict::Success);
         }
         assert_eq!(b.state(), BreakerState::Closed);
-        call(&b, false);
-        assert_eq!(b.state(), BreakerState::Open);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn half_open_probes_close_it_on_success() {
+    async fn neutral_verdicts_neither_count_nor_break_a_run() {
+        let (b, _) = breaker();
+        for _ in 0..1000 {
+            call(&b, Verdict::Neutral);
+        }
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "a bad document is not an outage"
+        );
+        for _ in 0..4 {
+            call(&b, Verdict::Failure);
+            call(&b, Verdict::Neutral);
+        }
+        call(&b, Verdict::Failure);
+        assert_eq!(b.state(), BreakerState::Open, "nor does it hide one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_successful_probe_closes_it() {
         let (b, transitions) = breaker();
         trip(&b);
         tokio::time::advance(Duration::from_secs(13)).await;
@@ -335,10 +329,17 @@ mod tests {
         assert_eq!(b.state(), BreakerState::HalfOpen);
         let p2 = b.try_acquire().expect("probe 2");
         assert!(b.try_acquire().is_err(), "only two probes at once");
-        p1.success();
-        assert_eq!(b.state(), BreakerState::HalfOpen);
-        p2.success();
+        p1.report(Verdict::Failure);
+        assert_eq!(b.state(), BreakerState::HalfOpen, "one failure of two");
+        let p3 = b.try_acquire().expect("the failed probe's slot is free");
+        p2.report(Verdict::Success);
         assert_eq!(b.state(), BreakerState::Closed);
+        p3.report(Verdict::Failure);
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "a late probe from half-open is ignored"
+        );
         assert_eq!(
             transitions.load(Ordering::SeqCst),
             3,
@@ -347,32 +348,45 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn failed_probe_reopens_for_longer() {
+    async fn failed_probes_reopen_for_longer_up_to_the_cap() {
         let (b, _) = breaker();
         trip(&b);
-        tokio::time::advance(Duration::from_secs(13)).await;
-        call(&b, false);
-        assert_eq!(b.state(), BreakerState::Open);
-        let retry_after = b.try_acquire().err().unwrap().retry_after;
-        assert!(
-            retry_after >= Duration::from_secs(16),
-            "doubled open period, got {retry_after:?}"
-        );
+        let mut previous = Duration::ZERO;
+        for _ in 0..5 {
+            tokio::time::advance(Duration::from_secs(73)).await;
+            call(&b, Verdict::Failure);
+            assert_eq!(b.state(), BreakerState::HalfOpen, "one failed probe of two");
+            call(&b, Verdict::Failure);
+            assert_eq!(b.state(), BreakerState::Open);
+            let retry_after = b.try_acquire().err().unwrap().retry_after;
+            assert!(retry_after <= Duration::from_secs(60), "{retry_after:?}");
+            assert!(
+                retry_after >= previous.min(Duration::from_secs(48)),
+                "{retry_after:?} after {previous:?}"
+            );
+            previous = retry_after;
+        }
+        assert!(previous >= Duration::from_secs(48), "doubled to the cap");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn dropped_probe_frees_its_slot() {
+    async fn dropped_or_neutral_probes_free_their_slot() {
         let (b, _) = breaker();
         trip(&b);
         tokio::time::advance(Duration::from_secs(13)).await;
         let p1 = b.try_acquire().unwrap();
-        let _p2 = b.try_acquire().unwrap();
+        let p2 = b.try_acquire().unwrap();
         assert!(b.try_acquire().is_err());
         drop(p1);
-        assert!(
-            b.try_acquire().is_ok(),
-            "the dropped probe's slot is free again"
-        );
+        let p3 = b
+            .try_acquire()
+            .expect("the dropped probe's slot is free again");
+        p2.report(Verdict::Neutral);
+        let _p4 = b
+            .try_acquire()
+            .expect("the neutral probe's slot is free again");
+        drop(p3);
+        assert_eq!(b.state(), BreakerState::HalfOpen);
     }
 
     #[tokio::test(start_paused = true)]
@@ -381,26 +395,39 @@ mod tests {
         let slow = b.try_acquire().unwrap();
         trip(&b);
         assert_eq!(b.state(), BreakerState::Open);
-        slow.success();
+        slow.report(Verdict::Success);
         assert_eq!(b.state(), BreakerState::Open);
     }
 
+    /// The default run length, 100, against random failures: at e = 0.7
+    /// (30% of attempts succeed) a run of 100 has probability about
+    /// 0.3 * 0.7^100 = 1e-16 per attempt, so a million attempts never open
+    /// it, while 20 in a row (the old trigger) happen every few thousand.
     #[tokio::test(start_paused = true)]
-    async fn ten_percent_failures_never_trip_the_default_breaker() {
+    async fn seventy_percent_random_failures_never_trip_the_default_breaker() {
         let defaults = BreakerSettings {
-            failure_rate_percent: 50,
-            window: 100,
-            min_calls: 20,
-            consecutive_failures: 20,
-            open_for: Duration::from_secs(5),
-            open_max: Duration::from_secs(60),
+            consecutive_failures: 100,
+            open_for: Duration::from_secs(2),
+            open_max: Duration::from_secs(10),
             half_open_probes: 3,
         };
         let b = CircuitBreaker::new(defaults, Box::new(|_, _| {}));
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
-        for _ in 0..100_000 {
-            call(&b, !rng.random_bool(0.1));
+        let (mut run, mut runs_of_20) = (0, 0);
+        for _ in 0..1_000_000 {
+            let failed = rng.random_bool(0.7);
+            run = if failed { run + 1 } else { 0 };
+            runs_of_20 += u32::from(run == 20);
+            call(
+                &b,
+                if failed {
+                    Verdict::Failure
+                } else {
+                    Verdict::Success
+                },
+            );
         }
         assert_eq!(b.state(), BreakerState::Closed);
+        assert!(runs_of_20 > 100, "the old trigger fired {runs_of_20} times");
     }
 }

@@ -2,25 +2,21 @@
 //! the last ten seconds, plus a floor of `floor_per_sec` per second, so that
 //! an upstream outage cannot turn into a retry storm (each request retrying
 //! `max_attempts - 1` times would multiply the upstream's load).
+//!
+//! Kept rather than tower's `retry::budget::TpsBudget`: tower's reads
+//! `std::time::Instant`, so its window cannot be tested with paused time, and
+//! the throttle needs the same per-second window (`window.rs`) anyway.
 
-use std::sync::Mutex;
+use super::window::Window;
 
-use tokio::time::Instant;
-
-const BUCKETS: usize = 10;
+/// The window, in seconds.
+const SECONDS: usize = 10;
 
 pub struct RetryBudget {
     ratio: f64,
     floor_per_sec: u32,
-    start: Instant,
-    window: Mutex<[Bucket; BUCKETS]>,
-}
-
-#[derive(Clone, Copy, Default)]
-struct Bucket {
-    second: u64,
-    requests: u32,
-    retries: u32,
+    /// Requests and retries.
+    window: Window<2, SECONDS>,
 }
 
 impl RetryBudget {
@@ -28,55 +24,25 @@ impl RetryBudget {
         RetryBudget {
             ratio,
             floor_per_sec,
-            start: Instant::now(),
-            window: Mutex::new([Bucket::default(); BUCKETS]),
+            window: Window::new(),
         }
     }
 
     /// Counts a new request (each one earns the budget `ratio` retries).
     pub fn deposit(&self) {
-        self.with_current(|bucket| bucket.requests += 1);
+        self.window.add([1, 0]);
     }
 
     /// Takes one retry from the budget; false when it is spent.
     pub fn try_withdraw(&self) -> bool {
-        let now = self.second();
-        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        let live = window
-            .iter()
-            .filter(|b| now - b.second < BUCKETS as u64 && b.second <= now);
-        let (requests, retries) = live.fold((0u64, 0u64), |(q, r), b| {
-            (q + u64::from(b.requests), r + u64::from(b.retries))
+        let mut granted = false;
+        self.window.update(|&[requests, retries]| {
+            let allowed =
+                self.ratio * requests as f64 + f64::from(self.floor_per_sec) * SECONDS as f64;
+            granted = (retries as f64) < allowed;
+            [0, u32::from(granted)]
         });
-        let allowed = self.ratio * requests as f64 + f64::from(self.floor_per_sec) * BUCKETS as f64;
-        if (retries as f64) < allowed {
-            Self::current(&mut window, now).retries += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn with_current(&self, f: impl FnOnce(&mut Bucket)) {
-        let now = self.second();
-        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        f(Self::current(&mut window, now));
-    }
-
-    fn current(window: &mut [Bucket; BUCKETS], now: u64) -> &mut Bucket {
-        let bucket = &mut window[(now % BUCKETS as u64) as usize];
-        if bucket.second != now {
-            *bucket = Bucket {
-                second: now,
-                ..Bucket::default()
-            };
-        }
-        bucket
-    }
-
-    fn second(&self) -> u64 {
-        // Offset by the window so that no live bucket is confused with the zeroed ones.
-        self.start.elapsed().as_secs() + BUCKETS as u64
+        granted
     }
 }
 

@@ -1,6 +1,7 @@
 //! The upstream document service: one shared HTTP client, and the policy
 //! around it. A fetch is a series of attempts, each admitted by the circuit
-//! breaker and bounded by the per-attempt timeout and the request deadline;
+//! breaker (hard outages) and the adaptive throttle (overload the upstream
+//! signals), and bounded by the per-attempt timeout and the request deadline;
 //! transient faults are retried with jittered exponential backoff while the
 //! retry budget allows.
 
@@ -8,7 +9,10 @@ mod attempt;
 pub mod breaker;
 mod budget;
 pub mod memory;
+mod repeat_invalid;
 mod single_flight;
+mod throttle;
+mod window;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,11 +25,13 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use attempt::{AttemptContext, fetch_once};
-pub use attempt::{AttemptError, Document};
-use breaker::{BreakerSettings, BreakerState, CircuitBreaker};
+pub use attempt::{AttemptError, Document, FetchError, Refusal};
+use breaker::{BreakerSettings, BreakerState, CircuitBreaker, Verdict};
 use budget::RetryBudget;
 use memory::ByteBudget;
+use repeat_invalid::RepeatInvalid;
 use single_flight::SingleFlight;
+use throttle::{Throttle, ThrottleSettings};
 
 use crate::config::Config;
 use crate::metrics as m;
@@ -47,7 +53,7 @@ pub struct Propagation {
 #[derive(Debug, Clone)]
 pub struct Fetch {
     pub attempts: u32,
-    pub result: Result<Arc<Document>, AttemptError>,
+    pub result: Result<Arc<Document>, FetchError>,
     /// True when this request joined another request's fetch of the same id.
     pub coalesced: bool,
 }
@@ -59,10 +65,11 @@ pub struct Upstream {
     deadline: Duration,
     max_attempts: u32,
     backoff: Duration,
-    retry_after_cap: Duration,
     max_document_size: u64,
     breaker: CircuitBreaker,
+    throttle: Throttle,
     retry_budget: RetryBudget,
+    repeat_invalid: RepeatInvalid,
     byte_budget: ByteBudget,
     in_progress: SingleFlight<u64, Fetch>,
 }
@@ -79,9 +86,6 @@ impl Upstream {
             .build()?;
         let breaker = CircuitBreaker::new(
             BreakerSettings {
-                failure_rate_percent: config.breaker_failure_rate,
-                window: config.breaker_window,
-                min_calls: config.breaker_min_calls,
                 consecutive_failures: config.breaker_consecutive_failures,
                 open_for: config.breaker_open_for,
                 open_max: config.breaker_open_max,
@@ -96,10 +100,14 @@ impl Upstream {
             deadline: config.deadline,
             max_attempts: config.max_attempts,
             backoff: config.retry_backoff,
-            retry_after_cap: config.retry_after_cap,
             max_document_size: config.max_document_size,
             breaker,
+            throttle: Throttle::new(ThrottleSettings {
+                k: config.throttle_k,
+                max_reject: config.throttle_max_reject,
+            }),
             retry_budget: RetryBudget::new(config.retry_budget_ratio, config.retry_budget_floor),
+            repeat_invalid: RepeatInvalid::new(),
             byte_budget: ByteBudget::new(config.max_in_flight_bytes),
             in_progress: SingleFlight::new(),
         })
@@ -107,6 +115,11 @@ impl Upstream {
 
     pub fn breaker_state(&self) -> BreakerState {
         self.breaker.state()
+    }
+
+    /// The probability that the throttle refuses the next attempt.
+    pub fn throttle_probability(&self) -> f64 {
+        self.throttle.probability()
     }
 
     /// Fetches and validates document `id`, joining a fetch of the same id
@@ -148,6 +161,9 @@ impl Upstream {
             byte_budget: &self.byte_budget,
         };
         let attempts = AtomicU32::new(0);
+        let invalid = AtomicU32::new(0);
+        // A document invalid on every attempt of a recent fetch is not retried for being invalid.
+        let repeat_invalid = self.repeat_invalid.contains(id);
         let backoff = ExponentialBuilder::new()
             .with_min_delay(self.backoff)
             .with_max_delay(self.deadline)
@@ -159,15 +175,31 @@ impl Upstream {
         })
         .retry(backoff)
         .sleep(tokio::time::sleep)
-        .when(AttemptError::is_transient)
-        .adjust(|error, delay| self.next_delay(error, delay?, deadline))
+        .when(|error| match error {
+            FetchError::Failed(AttemptError::Invalid(_)) => {
+                invalid.fetch_add(1, Ordering::Relaxed);
+                !repeat_invalid
+            }
+            FetchError::Failed(e) => e.is_transient(),
+            FetchError::Refused(_) => false,
+        })
+        .adjust(|_, delay| self.next_delay(delay?, deadline))
         .notify(|error, delay| {
-            metrics::counter!(m::UPSTREAM_RETRIES, "reason" => error.outcome()).increment(1);
+            if let FetchError::Failed(e) = error {
+                metrics::counter!(m::UPSTREAM_RETRIES, "reason" => e.outcome()).increment(1);
+            }
             tracing::debug!(%error, ?delay, "retrying upstream");
         })
         .await;
+        let attempts = attempts.into_inner();
+        if let Err(FetchError::Failed(AttemptError::Invalid(_))) = result
+            && invalid.into_inner() == attempts
+            && (attempts > 1 || repeat_invalid)
+        {
+            self.repeat_invalid.insert(id);
+        }
         Fetch {
-            attempts: attempts.into_inner(),
+            attempts,
             result: result.map(Arc::new),
             coalesced: false,
         }
@@ -175,20 +207,9 @@ impl Upstream {
 
     /// The wait before the next attempt, or `None` to stop retrying. It only
     /// ever narrows: `None` from the backoff never becomes a retry.
-    fn next_delay(
-        &self,
-        error: &AttemptError,
-        backoff: Duration,
-        deadline: Instant,
-    ) -> Option<Duration> {
-        let delay = match error {
-            // Honour the upstream's wish; one longer than we are willing to wait ends the retries.
-            AttemptError::RateLimited {
-                retry_after: Some(wait),
-            } => (*wait <= self.retry_after_cap).then_some(*wait)?,
-            // Full jitter: anywhere between zero and the exponential delay.
-            _ => backoff.mul_f64(rand::rng().random_range(0.0..=1.0)),
-        };
+    fn next_delay(&self, backoff: Duration, deadline: Instant) -> Option<Duration> {
+        // Full jitter: anywhere between zero and the exponential delay.
+        let delay = backoff.mul_f64(rand::rng().random_range(0.0..=1.0));
         if Instant::now() + delay >= deadline {
             return None;
         }
@@ -199,33 +220,44 @@ impl Upstream {
         Some(delay)
     }
 
-    /// One attempt, admitted by the breaker and bounded by the attempt timeout
-    /// and what is left of the deadline.
+    /// One attempt, admitted by the breaker and the throttle, and bounded by
+    /// the attempt timeout and what is left of the deadline.
     async fn attempt(
         &self,
         ctx: &AttemptContext<'_>,
         deadline: Instant,
-    ) -> Result<Document, AttemptError> {
+    ) -> Result<Document, FetchError> {
         let permit = self
             .breaker
             .try_acquire()
-            .map_err(|refused| AttemptError::BreakerOpen {
+            .map_err(|refused| Refusal::BreakerOpen {
                 retry_after: refused.retry_after,
             })?;
+        self.throttle.admit().map_err(|_| Refusal::Throttled)?;
         let started = Instant::now();
         let left = deadline.saturating_duration_since(started);
         let limit = self.attempt_timeout.min(left);
         let result = match tokio::time::timeout(limit, fetch_once(ctx)).await {
             Ok(result) => result,
-            Err(_) if limit < self.attempt_timeout => Err(AttemptError::DeadlineExceeded),
-            Err(_) => Err(AttemptError::Timeout),
+            Err(_) if limit < self.attempt_timeout => Err(AttemptError::DeadlineExceeded.into()),
+            Err(_) => Err(AttemptError::Timeout.into()),
         };
-        match result.as_ref().err().map(AttemptError::is_upstream_failure) {
-            None | Some(Some(false)) => permit.success(),
-            Some(Some(true)) => permit.failure(),
-            Some(None) => drop(permit),
+        let (health, load, outcome) = match &result {
+            Ok(_) => (Verdict::Success, throttle::Verdict::Accepted, Some("ok")),
+            Err(FetchError::Failed(e)) => {
+                (e.breaker_verdict(), e.throttle_verdict(), Some(e.outcome()))
+            }
+            // Refused mid-body by docproxy's own limits: the upstream answered.
+            Err(FetchError::Refused(_)) => (Verdict::Neutral, throttle::Verdict::Accepted, None),
+        };
+        permit.report(health);
+        self.throttle.record(load);
+        if let Err(FetchError::Failed(AttemptError::Invalid(rejection))) = &result {
+            m::record_rejected_document(rejection.reason());
         }
-        m::record_attempt(&result, started.elapsed());
+        if let Some(outcome) = outcome {
+            m::record_attempt(outcome, started.elapsed());
+        }
         result
     }
 }

@@ -7,6 +7,7 @@ mod breaker;
 mod coalescing;
 mod documents;
 mod helpers;
+mod isolation;
 mod lifecycle;
 mod retries;
 mod shedding;

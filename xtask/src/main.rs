@@ -6,6 +6,7 @@
 mod bench;
 mod chaos;
 mod load;
+mod plot;
 mod procs;
 mod prom;
 mod scorecard;

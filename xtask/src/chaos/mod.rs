@@ -6,9 +6,12 @@
 //! This module runs the scenarios and builds their rows; each scenario lives
 //! in its own file beside it.
 
+mod bad_id;
 mod burst;
+pub mod degradation;
 mod memory;
 mod outage;
+mod overload;
 mod sigterm;
 mod slowloris;
 mod steady;
@@ -82,8 +85,9 @@ impl Chaos {
             ),
             (
                 "errors-50",
-                "50% upstream 503s (55% failed attempts): the breaker may open; the retry \
-                 budget keeps attempts per request bounded; nothing bad is served.",
+                "50% upstream 503s (55% failed attempts): a degraded upstream, not a dead one: \
+                 the breaker stays closed, at least the no-proxy share (0.45) is served, and \
+                 the retry budget keeps attempts per request bounded.",
                 flags(&["--error-rate", "0.5"]),
                 vec![],
             ),
@@ -137,6 +141,13 @@ impl Chaos {
                 Box::pin(self.bounded_memory()),
             ),
             ("sigterm", sigterm::ABOUT, Box::pin(self.sigterm())),
+            (
+                "degradation",
+                degradation::ABOUT,
+                Box::pin(self.degradation()),
+            ),
+            ("overload", overload::ABOUT, Box::pin(self.overload())),
+            ("bad-id", bad_id::ABOUT, Box::pin(self.bad_id())),
         ];
         for (name, about, scenario) in others {
             if only.is_none_or(|o| o == name) {
@@ -348,6 +359,14 @@ pub async fn main(short: bool, out: &Path, only: Option<&str>) -> Result<bool, S
     let card = Chaos::new(bins, logs.clone(), short).run(only).await;
     card.write(out)
         .map_err(|e| format!("write scorecard: {e}"))?;
+    // The plot needs the whole curve, which only the full run measures.
+    if let Some(row) = card.scenarios.iter().find(|s| s.name == "degradation")
+        && !short
+    {
+        let path = out.join("degradation.svg");
+        crate::plot::degradation_curve(&degradation::points(row), &path)?;
+        println!("degradation curve drawn in {}", path.display());
+    }
     println!("\n{}", card.table());
     println!(
         "{} in {:.0} s; scorecard written to {}/SCORECARD.{{md,json}}; process logs in {}",

@@ -1,0 +1,268 @@
+//! Client-side adaptive throttling (Google SRE book, "Handling Overload"),
+//! driven only by the upstream's own overload signals.
+//!
+//! Over the last four seconds it counts `requests` (attempts it refused, and
+//! attempts it admitted once they are answered) and `accepts` (attempts the
+//! upstream answered without signalling overload), and refuses a new attempt with
+//! probability `min(max_reject, max(0, (requests - k * (accepts + 10)) / (requests + 1)))`.
+//! At equilibrium it sends about `k` times what the upstream accepts. The ten
+//! accepts granted on top (`ACCEPTS_FLOOR`) keep a quiet service from being
+//! throttled by its first timeout: the book's formula refuses half of all
+//! attempts after a single overload signal on a fresh window.
+//!
+//! Two departures from the book, both for the formula's known limit (an
+//! upstream accepting a fixed share below `1/k`, whatever the load, drives
+//! the traffic to zero):
+//! - only overload signals (429, 503 with Retry-After, timeouts) count as
+//!   rejects; a plain 5xx, a reset or an invalid document is an accept here,
+//!   because sending less would not make it any rarer;
+//! - the probability is capped at `max_reject`, so some traffic always flows
+//!   and recovery is seen.
+//!
+//! An admitted attempt is counted when its answer comes, not when it is
+//! sent: counted at once, a slow upstream's answers would lag its requests
+//! and look like rejects. The window is short (4 s) because, with `k` near 1,
+//! the throttle's own refusals fade slowly once the overload ends: each
+//! window keeps about `1 - k * (1 - p)` of the last one's probability.
+
+use rand::Rng;
+
+use super::window::Window;
+
+/// The window, in seconds.
+const SECONDS: usize = 4;
+/// Accepts counted on top of the real ones, as the retry budget has a floor.
+const ACCEPTS_FLOOR: f64 = 10.0;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    /// Sent attempts per accepted one at equilibrium (the book's K).
+    pub k: f64,
+    /// The highest probability of refusing an attempt.
+    pub max_reject: f64,
+}
+
+/// What one admitted attempt says about the upstream's load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answered (whatever the answer) without a sign of overload.
+    Accepted,
+    /// 429, 503 with Retry-After, or a timeout.
+    Overloaded,
+}
+
+/// The throttle refused an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled;
+
+pub struct Throttle {
+    settings: ThrottleSettings,
+    /// Requests and accepts.
+    window: Window<2, SECONDS>,
+}
+
+impl Throttle {
+    pub fn new(settings: ThrottleSettings) -> Self {
+        Throttle {
+            settings,
+            window: Window::new(),
+        }
+    }
+
+    /// Admits an attempt, or refuses it with the current probability.
+    pub fn admit(&self) -> Result<(), Throttled> {
+        self.admit_with(rand::rng().random::<f64>())
+    }
+
+    /// `admit` with the random draw (uniform in [0, 1)) given, for tests.
+    fn admit_with(&self, draw: f64) -> Result<(), Throttled> {
+        let mut refused = false;
+        self.window.update(|totals| {
+            refused = draw < self.probability_of(totals);
+            [u32::from(refused), 0]
+        });
+        if refused { Err(Throttled) } else { Ok(()) }
+    }
+
+    /// Records what an admitted attempt found.
+    pub fn record(&self, verdict: Verdict) {
+        self.window
+            .add([1, u32::from(verdict == Verdict::Accepted)]);
+    }
+
+    /// The probability that the next attempt is refused.
+    pub fn probability(&self) -> f64 {
+        self.probability_of(&self.window.totals())
+    }
+
+    fn probability_of(&self, &[requests, accepts]: &[u64; 2]) -> f64 {
+        let requests = requests as f64;
+        let accepts = accepts as f64 + ACCEPTS_FLOOR;
+        ((requests - self.settings.k * accepts) / (requests + 1.0))
+            .clamp(0.0, self.settings.max_reject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn throttle() -> Throttle {
+        Throttle::new(ThrottleSettings {
+            k: 1.2,
+            max_reject: 0.8,
+        })
+    }
+
+    /// Admits `n` attempts (draw 1.0 is never refused), each with `verdict`.
+    fn answered(t: &Throttle, n: usize, verdict: Verdict) {
+        for _ in 0..n {
+            t.admit_with(1.0).unwrap();
+            t.record(verdict);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_upstream_that_accepts_everything_is_never_throttled() {
+        let t = throttle();
+        answered(&t, 10_000, Verdict::Accepted);
+        assert_eq!(t.probability(), 0.0);
+        assert!(t.admit_with(0.0).is_ok(), "even the lowest draw passes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_probability_follows_the_formula() {
+        let t = throttle();
+        answered(&t, 500, Verdict::Accepted);
+        answered(&t, 500, Verdict::Overloaded);
+        // (1000 - 1.2 * (500 + 10)) / 1001
+        let expected = 388.0 / 1001.0;
+        assert!(
+            (t.probability() - expected).abs() < 1e-12,
+            "{}",
+            t.probability()
+        );
+        assert!(t.admit_with(expected - 0.001).is_err());
+        assert!(t.admit_with(expected + 0.001).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_service_is_not_throttled_by_its_first_timeouts() {
+        let t = throttle();
+        answered(&t, 12, Verdict::Overloaded);
+        assert_eq!(t.probability(), 0.0, "(12 - 1.2 * 10) / 13 = 0");
+        answered(&t, 1, Verdict::Overloaded);
+        assert!(t.probability() > 0.0, "(13 - 12) / 14");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refused_attempts_count_as_requests() {
+        let t = throttle();
+        answered(&t, 100, Verdict::Overloaded);
+        let before = t.probability();
+        for _ in 0..100 {
+            let _ = t.admit_with(0.0);
+        }
+        // 200 requests, no accepts: the cap.
+        assert!(before > 0.9 * 0.8 && t.probability() == 0.8);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cap_keeps_traffic_flowing_when_nothing_is_accepted() {
+        let t = throttle();
+        answered(&t, 1000, Verdict::Overloaded);
+        assert_eq!(t.probability(), 0.8);
+        let passed = (0..100)
+            .filter(|i| t.admit_with(f64::from(*i) / 100.0).is_ok())
+            .count();
+        assert_eq!(passed, 20, "one attempt in five still goes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_twice_capacity_it_sends_about_k_times_what_is_accepted() {
+        // An upstream that accepts 100 attempts a second and signals overload
+        // on the rest, offered 200 a second: simulate 30 s, one second at a time.
+        // (Each answer is recorded at once: the window counts answers, so how
+        // long they take does not matter.)
+        let t = throttle();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
+        let mut last_sent = 0;
+        for _ in 0..30 {
+            let mut sent = 0;
+            for _ in 0..200 {
+                if t.admit_with(rng.random()).is_ok() {
+                    sent += 1;
+                    t.record(if sent <= 100 {
+                        Verdict::Accepted
+                    } else {
+                        Verdict::Overloaded
+                    });
+                }
+            }
+            last_sent = sent;
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert!(
+            (100..=125).contains(&last_sent),
+            "sent {last_sent} for 100 accepted"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn it_forgets_an_overload_within_its_window() {
+        let t = throttle();
+        answered(&t, 100, Verdict::Overloaded);
+        assert!(t.probability() > 0.0);
+        tokio::time::advance(Duration::from_secs(SECONDS as u64)).await;
+        assert_eq!(t.probability(), 0.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_still_in_flight_do_not_count_as_rejects() {
+        // A slow upstream: 1,000 attempts admitted, none answered yet.
+        let t = throttle();
+        for _ in 0..1000 {
+            t.admit_with(1.0).unwrap();
+        }
+        assert_eq!(t.probability(), 0.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_the_overload_the_probability_fades_within_seconds() {
+        // 2x overload until the probability settles, then an upstream that
+        // accepts everything: the refusals must not keep themselves alive.
+        let t = throttle();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
+        let mut second = |t: &Throttle, capacity: usize| {
+            let mut sent = 0;
+            for _ in 0..200 {
+                if t.admit_with(rng.random()).is_ok() {
+                    sent += 1;
+                    t.record(if sent <= capacity {
+                        Verdict::Accepted
+                    } else {
+                        Verdict::Overloaded
+                    });
+                }
+            }
+            sent
+        };
+        for _ in 0..20 {
+            second(&t, 100);
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        assert!(t.probability() > 0.3, "{}", t.probability());
+        let mut seconds = 0;
+        while second(&t, usize::MAX) < 190 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            seconds += 1;
+            assert!(
+                seconds < 60,
+                "still throttling after a minute: {}",
+                t.probability()
+            );
+        }
+        assert!(seconds <= 30, "{seconds} s to recover");
+    }
+}
