@@ -125,6 +125,12 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_VALIDATION_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub validation_queue: u32,
 
+    /// Verdicts kept by the verdict cache, keyed by the BLAKE3 digest of the
+    /// document: a body already proven valid is not validated again (0 turns
+    /// it off). About 100 bytes an entry.
+    #[arg(long, env = "DOCPROXY_VERDICT_CACHE_ENTRIES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
+    pub verdict_cache_entries: u32,
+
     /// Time a client has to send its request headers (slowloris protection).
     #[arg(long, env = "DOCPROXY_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,

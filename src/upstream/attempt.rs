@@ -12,6 +12,7 @@ use super::breaker::Verdict;
 use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
 use super::validation::ValidationPool;
+use super::verdicts::VerdictCache;
 use crate::document::{self, DocumentType, Rejection};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
@@ -19,6 +20,8 @@ use crate::document::{self, DocumentType, Rejection};
 pub struct Document {
     pub bytes: Bytes,
     pub doc_type: DocumentType,
+    /// BLAKE3 of `bytes`: the verdict cache's key, and a strong ETag.
+    pub digest: blake3::Hash,
     pub reservation: Reservation,
 }
 
@@ -171,11 +174,14 @@ pub struct AttemptContext<'a> {
     pub max_document_size: u64,
     pub byte_budget: &'a ByteBudget,
     pub validation: &'a ValidationPool,
+    pub verdicts: &'a VerdictCache,
 }
 
 /// A body read in full, its bytes reserved in the byte budget, not yet validated.
 pub struct Body {
     bytes: Bytes,
+    /// BLAKE3 of `bytes`, hashed chunk by chunk as they arrived.
+    digest: blake3::Hash,
     /// The upstream's Content-Type, only ever compared with the true type.
     label: Option<String>,
     reservation: Reservation,
@@ -234,6 +240,9 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         .reserve(declared.unwrap_or(0))
         .ok_or(Refusal::OverBudget)?;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    // Hashed as it arrives, while each chunk is in the cache, and in steps no
+    // longer than a chunk on the async worker: equal to `blake3::hash(&body)`.
+    let mut digest = blake3::Hasher::new();
     let mut response = response;
     while let Some(chunk) = response
         .chunk()
@@ -250,30 +259,41 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         if !reservation.grow_to(len) {
             return Err(Refusal::OverBudget.into());
         }
+        digest.update(&chunk);
         body.extend_from_slice(&chunk);
     }
 
     Ok(Body {
         bytes: body.freeze(),
+        digest: digest.finalize(),
         label,
         reservation,
     })
 }
 
-/// Validates a body on the validation pool; no timeout here. The bytes and
-/// their reservation go with the job, so a body abandoned mid-validation stays
-/// counted in the byte budget until the job lets go of it.
+/// Validates a body, on the validation pool unless the same bytes were proven
+/// before; no timeout here. The bytes and their reservation go with the job,
+/// so a body abandoned mid-validation stays counted in the byte budget until
+/// the job lets go of it.
 pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Document, FetchError> {
     let Body {
         bytes,
+        digest,
         label,
         reservation,
     } = body;
-    let (verdict, bytes, reservation) = ctx
-        .validation
-        .run(move || (document::validate(&bytes), bytes, reservation))
-        .await?;
-    let doc_type = verdict.map_err(AttemptError::Invalid)?;
+    let (doc_type, bytes, reservation) = match ctx.verdicts.get(&digest) {
+        Some(doc_type) => (doc_type, bytes, reservation),
+        None => {
+            let (verdict, bytes, reservation) = ctx
+                .validation
+                .run(move || (document::validate(&bytes), bytes, reservation))
+                .await?;
+            let doc_type = verdict.map_err(AttemptError::Invalid)?;
+            ctx.verdicts.insert(digest, doc_type);
+            (doc_type, bytes, reservation)
+        }
+    };
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
             request_id = crate::request_id::current(),
@@ -286,6 +306,7 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
     Ok(Document {
         bytes,
         doc_type,
+        digest,
         reservation,
     })
 }

@@ -13,6 +13,7 @@ mod repeat_invalid;
 mod single_flight;
 mod throttle;
 mod validation;
+mod verdicts;
 mod window;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use repeat_invalid::RepeatInvalid;
 use single_flight::SingleFlight;
 use throttle::{Throttle, ThrottleSettings};
 use validation::ValidationPool;
+use verdicts::VerdictCache;
 
 use crate::config::Config;
 use crate::metrics as m;
@@ -74,6 +76,7 @@ pub struct Upstream {
     repeat_invalid: RepeatInvalid,
     byte_budget: ByteBudget,
     validation: ValidationPool,
+    verdicts: VerdictCache,
     in_progress: SingleFlight<u64, Fetch>,
 }
 
@@ -113,6 +116,7 @@ impl Upstream {
             repeat_invalid: RepeatInvalid::new(),
             byte_budget: ByteBudget::new(config.max_in_flight_bytes),
             validation: ValidationPool::for_this_machine(config.validation_queue as usize),
+            verdicts: VerdictCache::new(config.verdict_cache_entries as usize),
             in_progress: SingleFlight::new(),
         })
     }
@@ -164,6 +168,7 @@ impl Upstream {
             max_document_size: self.max_document_size,
             byte_budget: &self.byte_budget,
             validation: &self.validation,
+            verdicts: &self.verdicts,
         };
         let attempts = AtomicU32::new(0);
         let invalid = AtomicU32::new(0);
