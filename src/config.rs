@@ -55,7 +55,7 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_ATTEMPT_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
     pub attempt_timeout: Duration,
 
-    /// Overall deadline for a request: bounds all attempts and backoff sleeps (504 past it).
+    /// Overall deadline for a request: bounds all attempts, backoff sleeps and validation (504 past it).
     #[arg(long, env = "DOCPROXY_DEADLINE", default_value = "5s", value_parser = parse_duration)]
     pub deadline: Duration,
 
@@ -119,6 +119,17 @@ pub struct Config {
     /// Document bytes buffered at once across all requests; beyond it requests are shed with 503.
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT_BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub max_in_flight_bytes: u64,
+
+    /// Documents waiting for a core to be validated on (validation runs on one
+    /// blocking thread per core); beyond it requests are shed with 503.
+    #[arg(long, env = "DOCPROXY_VALIDATION_QUEUE", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub validation_queue: u32,
+
+    /// Verdicts kept by the verdict cache, keyed by the BLAKE3 digest of the
+    /// document: a body already proven valid is not validated again (0 turns
+    /// it off). About 100 bytes an entry.
+    #[arg(long, env = "DOCPROXY_VERDICT_CACHE_ENTRIES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
+    pub verdict_cache_entries: u32,
 
     /// Time a client has to send its request headers (slowloris protection).
     #[arg(long, env = "DOCPROXY_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]

@@ -51,7 +51,9 @@ impl AppError {
             AppError::Upstream(e) => match e {
                 AttemptError::NotFound => StatusCode::NOT_FOUND,
                 AttemptError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                AttemptError::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+                AttemptError::DeadlineExceeded | AttemptError::DeadlineWhileValidating => {
+                    StatusCode::GATEWAY_TIMEOUT
+                }
                 _ => StatusCode::BAD_GATEWAY,
             },
         }
@@ -69,7 +71,9 @@ impl AppError {
             AppError::Refused(Refusal::BreakerOpen { .. }) => "breaker_open",
             AppError::Refused(Refusal::Throttled) => "throttled",
             AppError::Refused(Refusal::OverBudget | Refusal::ValidationBusy) => "shed",
-            AppError::Upstream(AttemptError::DeadlineExceeded) => "deadline_exceeded",
+            AppError::Upstream(
+                AttemptError::DeadlineExceeded | AttemptError::DeadlineWhileValidating,
+            ) => "deadline_exceeded",
             AppError::Upstream(_) => "upstream_failed",
         }
     }
@@ -100,6 +104,9 @@ impl AppError {
             }
             AppError::Upstream(AttemptError::DeadlineExceeded) => {
                 "the upstream did not answer in time".into()
+            }
+            AppError::Upstream(AttemptError::DeadlineWhileValidating) => {
+                "the document could not be validated in time".into()
             }
             AppError::Upstream(_) => "the upstream did not return a valid document".into(),
         }

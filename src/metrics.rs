@@ -25,6 +25,9 @@ pub const BREAKER_TRANSITIONS: &str = "docproxy_breaker_transitions_total";
 pub const REQUESTS_SHED: &str = "docproxy_requests_shed_total";
 pub const THROTTLE_REJECT_PROBABILITY: &str = "docproxy_throttle_reject_probability";
 pub const REQUESTS_COALESCED: &str = "docproxy_requests_coalesced_total";
+pub const VERDICT_CACHE_HITS: &str = "docproxy_verdict_cache_hits_total";
+pub const VERDICT_CACHE_MISSES: &str = "docproxy_verdict_cache_misses_total";
+pub const VERDICT_CACHE_ENTRIES: &str = "docproxy_verdict_cache_entries";
 pub const BUILD_INFO: &str = "docproxy_build_info";
 
 /// Latency buckets for inbound requests, in seconds: fine below 100 ms where
@@ -140,6 +143,18 @@ fn describe_all() {
         REQUESTS_COALESCED,
         "Requests that joined a fetch of the same id already under way instead of calling the upstream."
     );
+    describe_counter!(
+        VERDICT_CACHE_HITS,
+        "Bodies whose BLAKE3 digest matched a document already proven valid, so not validated again."
+    );
+    describe_counter!(
+        VERDICT_CACHE_MISSES,
+        "Bodies not found in the verdict cache, so validated."
+    );
+    describe_gauge!(
+        VERDICT_CACHE_ENTRIES,
+        "Verdicts held by the verdict cache (bounded by --verdict-cache-entries)."
+    );
     describe_gauge!(BUILD_INFO, "Build information; always 1.");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -156,7 +171,7 @@ pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: D
 }
 
 /// Every outcome label of [`UPSTREAM_ATTEMPTS`], for pre-registration.
-const ATTEMPT_OUTCOMES: [&str; 12] = [
+const ATTEMPT_OUTCOMES: [&str; 13] = [
     "ok",
     "not_found",
     "client_error",
@@ -164,6 +179,7 @@ const ATTEMPT_OUTCOMES: [&str; 12] = [
     "overloaded",
     "redirect",
     "timeout",
+    "validation_deadline",
     "connect_error",
     "reset",
     "truncated",
@@ -193,6 +209,9 @@ fn preregister() {
     counter!(REQUESTS_COALESCED).absolute(0);
     counter!(RETRY_BUDGET_EXHAUSTED).absolute(0);
     counter!(CONTENT_TYPE_MISMATCH).absolute(0);
+    counter!(VERDICT_CACHE_HITS).absolute(0);
+    counter!(VERDICT_CACHE_MISSES).absolute(0);
+    gauge!(VERDICT_CACHE_ENTRIES).set(0.0);
     gauge!(HTTP_IN_FLIGHT).set(0.0);
     gauge!(THROTTLE_REJECT_PROBABILITY).set(0.0);
     set_breaker_state("closed");

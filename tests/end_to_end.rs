@@ -79,3 +79,46 @@ async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
     assert!((380..=510).contains(&pdfs), "{pdfs} PDFs, {pngs} PNGs");
     docproxy.stop().await.expect("docproxy stops cleanly");
 }
+
+/// The dummy's `--unique` mode, as benchmarks of the cold path use it: every
+/// body is new, so none is spared validation, and every one is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_bodies_from_the_real_dummy_are_all_validated_and_served() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let dummy = dummy_pdf_or_png::Config {
+        seed: Some(2027),
+        unique: true,
+        ..Default::default()
+    };
+    tokio::spawn(dummy_pdf_or_png::serve(
+        listener,
+        dummy,
+        std::future::pending(),
+    ));
+    let docproxy = start_docproxy(&["--upstream-url", &upstream, "--max-attempts", "8"]).await;
+    let base = docproxy.address.clone();
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let bodies: Vec<bytes::Bytes> = stream::iter(0..100)
+        .map(|id| {
+            let (client, base) = (&client, &base);
+            async move {
+                let response = client.get(format!("{base}/{id}")).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap()
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let distinct: std::collections::HashSet<_> = bodies.iter().collect();
+    assert_eq!(distinct.len(), bodies.len(), "every body is new");
+    for body in &bodies {
+        assert!(
+            body.len() == dummy_pdf_or_png::PDF.len() || body.len() == dummy_pdf_or_png::PNG.len()
+        );
+        assert!(docproxy::document::validate(body).is_ok());
+    }
+    docproxy.stop().await.expect("docproxy stops cleanly");
+}

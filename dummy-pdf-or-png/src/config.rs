@@ -15,6 +15,12 @@ pub struct Config {
     #[arg(long, env = "DUMMY_ONLY", value_enum)]
     pub only: Option<Only>,
 
+    /// Make every response's bytes distinct (a serial number in a PDF comment
+    /// or a PNG tEXt chunk), each document as valid as before: no cache that
+    /// keys on content can help (for benchmarks of the cold path).
+    #[arg(long, env = "DUMMY_UNIQUE")]
+    pub unique: bool,
+
     #[command(flatten)]
     pub faults: Faults,
 

@@ -46,6 +46,8 @@ struct State {
     in_flight: AtomicU32,
     /// Requests refused by capacity mode.
     over_capacity: AtomicU64,
+    /// The next `--unique` serial number.
+    serial: AtomicU64,
 }
 
 /// Holds one capacity-mode slot until dropped.
@@ -91,6 +93,9 @@ pub async fn serve(
         faults: Default::default(),
         in_flight: AtomicU32::new(0),
         over_capacity: AtomicU64::new(0),
+        // Not from the seeded generator, whose sequence the seed promises; a
+        // random start keeps a restarted dummy's bodies new too.
+        serial: AtomicU64::new(rand::random()),
     });
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -224,7 +229,13 @@ async fn handle(
     }
 
     state.served[plan.kind as usize].fetch_add(1, Ordering::Relaxed);
-    let bytes = plan.kind.bytes();
+    let bytes = if state.config.unique {
+        let serial = state.serial.fetch_add(1, Ordering::Relaxed);
+        Bytes::from(crate::documents::unique(plan.kind, serial))
+    } else {
+        Bytes::from_static(plan.kind.bytes())
+    };
+    let len = bytes.len();
     let label = if plan.wrong_type {
         state.count_fault("wrong_type");
         if plan.kind == Kind::Png {
@@ -239,7 +250,7 @@ async fn handle(
         empty()
     } else if plan.truncate {
         state.count_fault("truncate");
-        let half = Bytes::from_static(&bytes[..bytes.len() / 2]);
+        let half = bytes.slice(..len / 2);
         // Pause before failing so the half already sent is flushed, then the connection drops.
         let cut = async {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -255,14 +266,12 @@ async fn handle(
         state.count_fault("drip");
         drip(bytes, faults.drip_interval)
     } else {
-        Full::new(Bytes::from_static(bytes))
-            .map_err(|never| match never {})
-            .boxed()
+        Full::new(bytes).map_err(|never| match never {}).boxed()
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(label));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     headers.insert(
         header::LAST_MODIFIED,
         HeaderValue::from_static(LAST_MODIFIED),
@@ -286,16 +295,19 @@ fn document(bytes: &'static [u8], label: &'static str, head: bool) -> Response<B
     response
 }
 
-fn drip(bytes: &'static [u8], interval: Duration) -> Body {
-    let chunks = stream::unfold(0usize, move |at| async move {
-        if at >= bytes.len() {
-            return None;
+fn drip(bytes: Bytes, interval: Duration) -> Body {
+    let chunks = stream::unfold(0usize, move |at| {
+        let bytes = bytes.clone();
+        async move {
+            if at >= bytes.len() {
+                return None;
+            }
+            if at > 0 {
+                tokio::time::sleep(interval).await;
+            }
+            let end = (at + DRIP_CHUNK).min(bytes.len());
+            Some((Ok(Frame::data(bytes.slice(at..end))), end))
         }
-        if at > 0 {
-            tokio::time::sleep(interval).await;
-        }
-        let end = (at + DRIP_CHUNK).min(bytes.len());
-        Some((Ok(Frame::data(Bytes::from_static(&bytes[at..end]))), end))
     });
     BodyExt::boxed(StreamBody::new(chunks))
 }

@@ -1,5 +1,6 @@
 //! One upstream attempt: send `GET {upstream}/{id}`, read the body within the
-//! size limit and the byte budget, validate it, and classify what happened.
+//! size limit and the byte budget, validate it on the validation pool, and
+//! classify what happened.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,6 +11,8 @@ use http::{HeaderMap, StatusCode, header};
 use super::breaker::Verdict;
 use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
+use super::validation::ValidationPool;
+use super::verdicts::VerdictCache;
 use crate::document::{self, DocumentType, Rejection};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
@@ -17,6 +20,8 @@ use crate::document::{self, DocumentType, Rejection};
 pub struct Document {
     pub bytes: Bytes,
     pub doc_type: DocumentType,
+    /// BLAKE3 of `bytes`: the verdict cache's key, and a strong ETag.
+    pub digest: blake3::Hash,
     pub reservation: Reservation,
 }
 
@@ -43,6 +48,10 @@ pub enum AttemptError {
     Timeout,
     #[error("the request deadline passed")]
     DeadlineExceeded,
+    /// The upstream answered in full, but the deadline passed while the body
+    /// waited for the validation pool or was being validated.
+    #[error("the request deadline passed during validation")]
+    DeadlineWhileValidating,
     #[error("could not connect to the upstream")]
     Connect(#[source] Arc<reqwest::Error>),
     #[error("upstream connection failed before a response")]
@@ -98,6 +107,7 @@ impl AttemptError {
             AttemptError::Overloaded { .. } => "overloaded",
             AttemptError::Redirect(_) => "redirect",
             AttemptError::Timeout | AttemptError::DeadlineExceeded => "timeout",
+            AttemptError::DeadlineWhileValidating => "validation_deadline",
             AttemptError::Connect(_) => "connect_error",
             AttemptError::Reset(_) => "reset",
             AttemptError::Truncated(_) => "truncated",
@@ -135,6 +145,7 @@ impl AttemptError {
             | AttemptError::Truncated(_) => Verdict::Failure,
             // A deadline cut short by this request's own budget proves nothing.
             AttemptError::DeadlineExceeded
+            | AttemptError::DeadlineWhileValidating
             | AttemptError::NotFound
             | AttemptError::ClientError(_)
             | AttemptError::Redirect(_)
@@ -162,10 +173,22 @@ pub struct AttemptContext<'a> {
     pub headers: &'a HeaderMap,
     pub max_document_size: u64,
     pub byte_budget: &'a ByteBudget,
+    pub validation: &'a ValidationPool,
+    pub verdicts: &'a VerdictCache,
 }
 
-/// Sends one request and reads and validates the whole body; no timeout here.
-pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError> {
+/// A body read in full, its bytes reserved in the byte budget, not yet validated.
+pub struct Body {
+    bytes: Bytes,
+    /// BLAKE3 of `bytes`, hashed chunk by chunk as they arrived.
+    digest: blake3::Hash,
+    /// The upstream's Content-Type, only ever compared with the true type.
+    label: Option<String>,
+    reservation: Reservation,
+}
+
+/// Sends one request and reads the whole body; no timeout here.
+pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
     let response = ctx
         .http
         .get(ctx.url)
@@ -217,6 +240,9 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
         .reserve(declared.unwrap_or(0))
         .ok_or(Refusal::OverBudget)?;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    // Hashed as it arrives, while each chunk is in the cache, and in steps no
+    // longer than a chunk on the async worker: equal to `blake3::hash(&body)`.
+    let mut digest = blake3::Hasher::new();
     let mut response = response;
     while let Some(chunk) = response
         .chunk()
@@ -233,11 +259,41 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
         if !reservation.grow_to(len) {
             return Err(Refusal::OverBudget.into());
         }
+        digest.update(&chunk);
         body.extend_from_slice(&chunk);
     }
 
-    let bytes = body.freeze();
-    let doc_type = document::validate(&bytes).map_err(AttemptError::Invalid)?;
+    Ok(Body {
+        bytes: body.freeze(),
+        digest: digest.finalize(),
+        label,
+        reservation,
+    })
+}
+
+/// Validates a body, on the validation pool unless the same bytes were proven
+/// before; no timeout here. The bytes and their reservation go with the job,
+/// so a body abandoned mid-validation stays counted in the byte budget until
+/// the job lets go of it.
+pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Document, FetchError> {
+    let Body {
+        bytes,
+        digest,
+        label,
+        reservation,
+    } = body;
+    let (doc_type, bytes, reservation) = match ctx.verdicts.get(&digest) {
+        Some(doc_type) => (doc_type, bytes, reservation),
+        None => {
+            let (verdict, bytes, reservation) = ctx
+                .validation
+                .run(move || (document::validate(&bytes), bytes, reservation))
+                .await?;
+            let doc_type = verdict.map_err(AttemptError::Invalid)?;
+            ctx.verdicts.insert(digest, doc_type);
+            (doc_type, bytes, reservation)
+        }
+    };
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
             request_id = crate::request_id::current(),
@@ -250,6 +306,7 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
     Ok(Document {
         bytes,
         doc_type,
+        digest,
         reservation,
     })
 }
@@ -328,6 +385,8 @@ mod tests {
             AttemptError::Redirect(StatusCode::FOUND),
             AttemptError::TooLarge { limit: 1 },
             AttemptError::Invalid(rejection),
+            // docproxy's own validation was too slow: nothing about the upstream.
+            AttemptError::DeadlineWhileValidating,
         ];
         for e in &neutral {
             assert_eq!(e.breaker_verdict(), Verdict::Neutral, "{e}");

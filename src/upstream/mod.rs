@@ -12,6 +12,8 @@ pub mod memory;
 mod repeat_invalid;
 mod single_flight;
 mod throttle;
+mod validation;
+mod verdicts;
 mod window;
 
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use rand::Rng;
 use tokio::time::Instant;
 
-use attempt::{AttemptContext, fetch_once};
+use attempt::{AttemptContext, fetch_body, validate_body};
 pub use attempt::{AttemptError, Document, FetchError, Refusal};
 use breaker::{BreakerSettings, BreakerState, CircuitBreaker, Verdict};
 use budget::RetryBudget;
@@ -32,6 +34,8 @@ use memory::ByteBudget;
 use repeat_invalid::RepeatInvalid;
 use single_flight::SingleFlight;
 use throttle::{Throttle, ThrottleSettings};
+use validation::ValidationPool;
+use verdicts::VerdictCache;
 
 use crate::config::Config;
 use crate::metrics as m;
@@ -71,6 +75,8 @@ pub struct Upstream {
     retry_budget: RetryBudget,
     repeat_invalid: RepeatInvalid,
     byte_budget: ByteBudget,
+    validation: ValidationPool,
+    verdicts: VerdictCache,
     in_progress: SingleFlight<u64, Fetch>,
 }
 
@@ -109,6 +115,8 @@ impl Upstream {
             retry_budget: RetryBudget::new(config.retry_budget_ratio, config.retry_budget_floor),
             repeat_invalid: RepeatInvalid::new(),
             byte_budget: ByteBudget::new(config.max_in_flight_bytes),
+            validation: ValidationPool::for_this_machine(config.validation_queue as usize),
+            verdicts: VerdictCache::new(config.verdict_cache_entries as usize),
             in_progress: SingleFlight::new(),
         })
     }
@@ -159,6 +167,8 @@ impl Upstream {
             headers: &headers,
             max_document_size: self.max_document_size,
             byte_budget: &self.byte_budget,
+            validation: &self.validation,
+            verdicts: &self.verdicts,
         };
         let attempts = AtomicU32::new(0);
         let invalid = AtomicU32::new(0);
@@ -220,8 +230,9 @@ impl Upstream {
         Some(delay)
     }
 
-    /// One attempt, admitted by the breaker and the throttle, and bounded by
-    /// the attempt timeout and what is left of the deadline.
+    /// One attempt, admitted by the breaker and the throttle. Reading the
+    /// body is bounded by the attempt timeout and what is left of the
+    /// deadline; validating it, docproxy's own work, by the deadline alone.
     async fn attempt(
         &self,
         ctx: &AttemptContext<'_>,
@@ -237,10 +248,16 @@ impl Upstream {
         let started = Instant::now();
         let left = deadline.saturating_duration_since(started);
         let limit = self.attempt_timeout.min(left);
-        let result = match tokio::time::timeout(limit, fetch_once(ctx)).await {
+        let body = match tokio::time::timeout(limit, fetch_body(ctx)).await {
             Ok(result) => result,
             Err(_) if limit < self.attempt_timeout => Err(AttemptError::DeadlineExceeded.into()),
             Err(_) => Err(AttemptError::Timeout.into()),
+        };
+        let result = match body {
+            Ok(body) => tokio::time::timeout_at(deadline, validate_body(ctx, body))
+                .await
+                .unwrap_or_else(|_| Err(AttemptError::DeadlineWhileValidating.into())),
+            Err(e) => Err(e),
         };
         let (health, load, outcome) = match &result {
             Ok(_) => (Verdict::Success, throttle::Verdict::Accepted, Some("ok")),

@@ -13,8 +13,8 @@ use flate2::write::ZlibEncoder;
 
 /// The catalog's object number. The corruption edits `/Root 14 0 R`, so it must stay 14.
 const CATALOG: usize = 14;
-const PNG_WIDTH: u32 = 400;
-const PNG_HEIGHT: u32 = 300;
+const PNG_WIDTH: u32 = 1239;
+const PNG_HEIGHT: u32 = 1754;
 const PDF_IMAGE_WIDTH: u32 = 48;
 const PDF_IMAGE_HEIGHT: u32 = 36;
 /// How many bytes of compressed image data go into one IDAT chunk (libpng uses 8 KiB).
@@ -82,19 +82,31 @@ pub fn pdf() -> Vec<u8> {
     pdf.finish()
 }
 
-/// A 400x300 RGB PNG: a gradient landscape with sensor-like noise, so zlib
-/// leaves it at a realistic ~50 KB. IHDR, tEXt, several IDAT, IEND.
+/// A 1239x1754 RGBA PNG, the original's geometry (an A4 page at 150 dpi): a
+/// white page with a header band, paragraphs and a table of glyph-like text,
+/// and a bar chart. Mostly flat colour, so its 8.7 MB of scanlines compress to
+/// ~48 KB, as the original's did. IHDR, IDAT chunks, the serial tEXt, IEND.
 pub fn png() -> Vec<u8> {
-    let pixels = rgb_picture(PNG_WIDTH, PNG_HEIGHT, 0x5eed_0002, 20, 8);
-    let row_len = (PNG_WIDTH * 3) as usize;
-    // Filter every scanline with "Sub" (type 1), as encoders commonly do for photos.
-    let mut filtered = Vec::with_capacity(pixels.len() + PNG_HEIGHT as usize);
-    for row in pixels.chunks(row_len) {
-        filtered.push(1);
-        for (i, &byte) in row.iter().enumerate() {
-            let left = if i >= 3 { row[i - 3] } else { 0 };
-            filtered.push(byte.wrapping_sub(left));
+    let page = Page::draw();
+    let stride = (PNG_WIDTH * 4) as usize;
+    // Per scanline, "None" or "Up", whichever leaves the smaller residue (the
+    // heuristic encoders use): text rows repeat the row above, blank ones are flat.
+    let mut filtered = Vec::with_capacity(page.pixels.len() + PNG_HEIGHT as usize);
+    let mut above = vec![0u8; stride];
+    for row in page.pixels.chunks(stride) {
+        let up: Vec<u8> = row
+            .iter()
+            .zip(&above)
+            .map(|(b, a)| b.wrapping_sub(*a))
+            .collect();
+        if residue(&up) < residue(row) {
+            filtered.push(2);
+            filtered.extend_from_slice(&up);
+        } else {
+            filtered.push(0);
+            filtered.extend_from_slice(row);
         }
+        above.copy_from_slice(row);
     }
     let compressed = deflate(&filtered);
 
@@ -102,14 +114,172 @@ pub fn png() -> Vec<u8> {
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&PNG_WIDTH.to_be_bytes());
     ihdr.extend_from_slice(&PNG_HEIGHT.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit, truecolour, deflate, adaptive filtering, no interlace
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit, RGBA, deflate, adaptive filtering, no interlace
     png_chunk(&mut png, b"IHDR", &ihdr);
     png_chunk(&mut png, b"tEXt", b"Software\0dummy-pdf-or-png generator");
     for part in compressed.chunks(IDAT_CHUNK) {
         png_chunk(&mut png, b"IDAT", part);
     }
+    png_chunk(
+        &mut png,
+        b"tEXt",
+        &[&b"Comment\0"[..], SERIAL_MARKER, &serial_text(0)].concat(),
+    );
     png_chunk(&mut png, b"IEND", b"");
     png
+}
+
+/// The sum of a filtered scanline's bytes read as signed: smaller compresses better.
+fn residue(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .map(|&b| u64::from(b.min(b.wrapping_neg())))
+        .sum()
+}
+
+/// What precedes the serial number every document carries once: 16 hex
+/// digits, zeros in the committed files, a new number per response with
+/// `--unique` (see `super::unique`).
+pub const SERIAL_MARKER: &[u8] = b"serial ";
+
+/// The serial number as the documents spell it.
+pub fn serial_text(serial: u64) -> [u8; 16] {
+    let mut text = [0u8; 16];
+    text.copy_from_slice(format!("{serial:016x}").as_bytes());
+    text
+}
+
+/// The PNG's pixels, RGBA, row-major, and the pen that draws them.
+struct Page {
+    pixels: Vec<u8>,
+    rng: XorShift,
+    /// 5x7 bitmaps, one per letter, drawn from the generator.
+    glyphs: [[[bool; 5]; 7]; 26],
+}
+
+const WHITE: [u8; 4] = [255, 255, 255, 255];
+const INK: [u8; 4] = [40, 40, 40, 255];
+const BAND: [u8; 4] = [33, 74, 135, 255];
+const RULE: [u8; 4] = [180, 180, 180, 255];
+/// Left and right margin, in pixels.
+const MARGIN: u32 = 100;
+
+impl Page {
+    fn draw() -> Page {
+        let mut rng = XorShift(0x5eed_0002);
+        let mut glyphs = [[[false; 5]; 7]; 26];
+        for glyph in &mut glyphs {
+            for row in glyph.iter_mut() {
+                let bits = rng.next();
+                for (column, pixel) in row.iter_mut().enumerate() {
+                    *pixel = (bits >> (column * 3)) & 3 != 0;
+                }
+            }
+        }
+        let mut page = Page {
+            pixels: WHITE.repeat((PNG_WIDTH * PNG_HEIGHT) as usize),
+            rng,
+            glyphs,
+        };
+        page.rect(0, 0, PNG_WIDTH, 150, BAND);
+        page.text(MARGIN, 45, "quarterly document report", 7, WHITE);
+        let mut y = page.paragraph(200, 12);
+
+        // A table: rules, columns, six-letter cells.
+        let top = y + 20;
+        for row in 0..9 {
+            page.rect(MARGIN, top + row * 32, PNG_WIDTH - 2 * MARGIN, 2, RULE);
+            if row < 8 {
+                for column in 0..6 {
+                    let cell = page.word(6);
+                    page.text(
+                        110 + column * 170,
+                        top + row * 32 + 10,
+                        &cell,
+                        2,
+                        [20, 20, 20, 255],
+                    );
+                }
+            }
+        }
+        for column in 0..7 {
+            page.rect(MARGIN + column * 170, top, 2, 8 * 32 + 2, RULE);
+        }
+        y = top + 9 * 32 + 40;
+
+        // A bar chart with its axes.
+        page.rect(MARGIN, y, 2, 300, [0, 0, 0, 255]);
+        page.rect(MARGIN, y + 300, PNG_WIDTH - 2 * MARGIN, 2, [0, 0, 0, 255]);
+        for i in 0..24u32 {
+            let h = 20 + (page.rng.next() % 260) as u32;
+            let colour = [(50 + i * 5) as u8, 100, (200 - i * 5) as u8, 255];
+            page.rect(120 + i * 42, y + 300 - h, 30, h, colour);
+        }
+        page.paragraph(y + 340, 14);
+
+        page.rect(MARGIN, PNG_HEIGHT - 120, PNG_WIDTH - 2 * MARGIN, 2, BAND);
+        page.text(
+            MARGIN,
+            PNG_HEIGHT - 100,
+            "page one of one",
+            2,
+            [100, 100, 100, 255],
+        );
+        page
+    }
+
+    fn rect(&mut self, x: u32, y: u32, width: u32, height: u32, colour: [u8; 4]) {
+        let x_end = (x + width).min(PNG_WIDTH);
+        for row in y..(y + height).min(PNG_HEIGHT) {
+            let start = ((row * PNG_WIDTH + x) * 4) as usize;
+            let end = ((row * PNG_WIDTH + x_end) * 4) as usize;
+            for pixel in self.pixels[start..end].chunks_exact_mut(4) {
+                pixel.copy_from_slice(&colour);
+            }
+        }
+    }
+
+    /// Draws `text` in the 5x7 glyphs at `scale`; returns the pen's new x.
+    fn text(&mut self, mut x: u32, y: u32, text: &str, scale: u32, colour: [u8; 4]) -> u32 {
+        for letter in text.bytes() {
+            if letter != b' ' {
+                let glyph = self.glyphs[usize::from(letter % 26)];
+                for (r, row) in glyph.iter().enumerate() {
+                    for (c, &on) in row.iter().enumerate() {
+                        if on {
+                            let (gx, gy) = (x + c as u32 * scale, y + r as u32 * scale);
+                            self.rect(gx, gy, scale, scale, colour);
+                        }
+                    }
+                }
+            }
+            x += 6 * scale;
+        }
+        x
+    }
+
+    fn word(&mut self, len: u64) -> String {
+        (0..len)
+            .map(|_| char::from(b'a' + (self.rng.next() % 26) as u8))
+            .collect()
+    }
+
+    /// `lines` justified-left lines of random words from `y`; returns the y below them.
+    fn paragraph(&mut self, mut y: u32, lines: u32) -> u32 {
+        for _ in 0..lines {
+            let mut x = MARGIN;
+            loop {
+                let len = 2 + self.rng.next() % 9;
+                let word = self.word(len) + " ";
+                if x + len as u32 * 12 > PNG_WIDTH - MARGIN {
+                    break;
+                }
+                x = self.text(x, y, &word, 2, INK);
+            }
+            y += 22;
+        }
+        y + 12
+    }
 }
 
 /// The damage the original service's corrupt PDF carries: a lossy UTF-8 decode
@@ -133,6 +303,9 @@ impl PdfWriter {
         // The binary comment tells transfer tools the file is binary (bytes >= 0x80).
         let mut out = b"%PDF-1.4\r\n%".to_vec();
         out.extend_from_slice(&[0xE2, 0xE3, 0xCF, 0xD3]);
+        out.extend_from_slice(b"\r\n%");
+        out.extend_from_slice(SERIAL_MARKER);
+        out.extend_from_slice(&serial_text(0));
         out.extend_from_slice(b"\r\n");
         PdfWriter {
             out,

@@ -4,9 +4,13 @@
 
 pub mod generate;
 
+use std::sync::OnceLock;
+
+use generate::{SERIAL_MARKER, serial_text};
+
 /// A one-page PDF 1.4 (~13 KB) with Flate streams and a classic xref table.
 pub const PDF: &[u8] = include_bytes!("../../documents/sample.pdf");
-/// An RGB PNG (~48 KB).
+/// A 1239x1754 RGBA PNG (an A4 page at 150 dpi, ~48 KB).
 pub const PNG: &[u8] = include_bytes!("../../documents/sample.png");
 /// `PDF` after the original service's damage: lossy UTF-8, CR to LF, `/Root 00 0 R`.
 pub const CORRUPT_PDF: &[u8] = include_bytes!("../../documents/corrupt.pdf");
@@ -55,6 +59,38 @@ impl Kind {
             Kind::CorruptPdf => "corrupt_pdf",
         }
     }
+}
+
+/// `kind`'s document carrying `serial` instead of serial 0: the same length,
+/// as valid (or as corrupt) as the original, and different bytes for every
+/// serial. The serial sits in a PDF comment line or a PNG tEXt chunk, whose
+/// CRC is recomputed; offsets and image data are untouched.
+pub fn unique(kind: Kind, serial: u64) -> Vec<u8> {
+    static AT: OnceLock<[usize; 3]> = OnceLock::new();
+    let at = AT.get_or_init(|| Kind::ALL.map(|k| serial_at(k.bytes())))[kind as usize];
+    let mut bytes = kind.bytes().to_vec();
+    bytes[at..at + 16].copy_from_slice(&serial_text(serial));
+    if kind == Kind::Png {
+        // The tEXt chunk ends 16 bytes after the serial's start, its CRC after it.
+        let data_end = at + 16;
+        let kind_start = bytes[..at]
+            .windows(4)
+            .rposition(|w| w == b"tEXt")
+            .expect("the serial is in a tEXt chunk");
+        let crc = crc32fast::hash(&bytes[kind_start..data_end]);
+        bytes[data_end..data_end + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+    bytes
+}
+
+/// Where the 16 digits of serial 0 start in a committed document.
+fn serial_at(document: &[u8]) -> usize {
+    let needle = [SERIAL_MARKER, &serial_text(0)].concat();
+    document
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("every document carries serial 0")
+        + SERIAL_MARKER.len()
 }
 
 #[cfg(test)]
@@ -187,21 +223,55 @@ mod tests {
         assert!(!inflates(first_stream(&CORRUPT_PDF[image..])));
     }
 
-    #[test]
-    fn the_png_chunks_are_sound() {
-        assert!(PNG.starts_with(b"\x89PNG\r\n\x1a\n"));
+    /// The chunk types in order, checking every CRC.
+    fn png_chunks(png: &[u8]) -> Vec<String> {
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
         let mut at = 8;
         let mut kinds = Vec::new();
-        while at < PNG.len() {
-            let len = u32::from_be_bytes(PNG[at..at + 4].try_into().unwrap()) as usize;
-            let body = &PNG[at + 4..at + 8 + len];
-            let crc = u32::from_be_bytes(PNG[at + 8 + len..at + 12 + len].try_into().unwrap());
+        while at < png.len() {
+            let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            let body = &png[at + 4..at + 8 + len];
+            let crc = u32::from_be_bytes(png[at + 8 + len..at + 12 + len].try_into().unwrap());
             assert_eq!(crc32fast::hash(body), crc);
             kinds.push(String::from_utf8_lossy(&body[..4]).into_owned());
             at += 12 + len;
         }
+        kinds
+    }
+
+    #[test]
+    fn the_png_chunks_are_sound() {
+        let kinds = png_chunks(PNG);
         assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
         assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
         assert!(kinds.iter().any(|k| k == "IDAT"));
+    }
+
+    #[test]
+    fn the_png_has_the_originals_geometry() {
+        // IHDR: width, height, bit depth 8, colour type 6 (RGBA).
+        assert_eq!(&PNG[16..20], &1239u32.to_be_bytes());
+        assert_eq!(&PNG[20..24], &1754u32.to_be_bytes());
+        assert_eq!(&PNG[24..26], &[8, 6]);
+    }
+
+    #[test]
+    fn unique_documents_differ_only_in_their_serial() {
+        for kind in Kind::ALL {
+            let (a, b) = (unique(kind, 1), unique(kind, u64::MAX));
+            assert_ne!(a, b, "{kind:?}");
+            assert_eq!(a.len(), kind.bytes().len());
+            assert_eq!(
+                unique(kind, 0),
+                kind.bytes(),
+                "serial 0 is the committed file"
+            );
+            let differing = a.iter().zip(kind.bytes()).filter(|(x, y)| x != y).count();
+            assert!(differing <= 16 + 4, "{kind:?}: {differing} bytes differ");
+        }
+        assert_eq!(png_chunks(&unique(Kind::Png, 42)), png_chunks(PNG));
+        let pdf = unique(Kind::Pdf, 42);
+        assert_eq!(startxref(&pdf), startxref(PDF), "offsets unchanged");
+        assert!(contains(&pdf, b"%serial 000000000000002a\r\n"));
     }
 }
