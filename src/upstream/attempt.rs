@@ -17,6 +17,8 @@ use crate::document::{self, DocumentType, Rejection};
 pub struct Document {
     pub bytes: Bytes,
     pub doc_type: DocumentType,
+    /// BLAKE3 of the bytes: names this exact document (the ETag).
+    pub digest: blake3::Hash,
     pub reservation: Reservation,
 }
 
@@ -240,7 +242,6 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
     let doc_type = document::validate(&bytes).map_err(AttemptError::Invalid)?;
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
-            request_id = crate::request_id::current(),
             upstream_content_type = %label,
             served_type = doc_type.mime(),
             "upstream mislabelled a document"
@@ -248,6 +249,7 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
         metrics::counter!(crate::metrics::CONTENT_TYPE_MISMATCH).increment(1);
     }
     Ok(Document {
+        digest: blake3::hash(&bytes),
         bytes,
         doc_type,
         reservation,
