@@ -1,24 +1,27 @@
 //! The application: shared state, the router with its middleware stack in one
-//! place, and the server loop (header-read timeout, graceful drain).
+//! place, and the server loop (connection cap, connection clocks, header
+//! size, graceful drain).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::middleware;
-use axum::response::IntoResponse;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::Uri;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Config;
+use crate::connection::{ClientIo, HeaderClock};
 use crate::error::AppError;
 use crate::routes::{document, health, parse_id};
 use crate::shutdown::{Phase, PhaseCell};
@@ -31,6 +34,8 @@ pub struct AppState {
     pub in_flight: Arc<Semaphore>,
     pub phase: PhaseCell,
     pub metrics: PrometheusHandle,
+    /// Largest request head answered; larger ones get 431.
+    pub max_header_size: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,16 +56,27 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: Arc<AppState>,
+    connections: Arc<Semaphore>,
     header_read_timeout: Duration,
+    keep_alive_timeout: Duration,
+    send_timeout: Duration,
     shutdown_grace: Duration,
 }
 
 /// Builds the router: routes, then the middleware stack (outermost first).
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        // Every route answers other methods with a problem+json 405 and `Allow`
+        // (axum's own 405 has an empty body).
+        .route(
+            "/healthz",
+            get(health::healthz).fallback(method_not_allowed),
+        )
+        .route("/readyz", get(health::readyz).fallback(method_not_allowed))
+        .route(
+            "/metrics",
+            get(health::metrics).fallback(method_not_allowed),
+        )
         .route(
             "/{id}",
             get(document::get_document).fallback(method_not_allowed),
@@ -71,9 +87,54 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(middleware::from_fn(telemetry::observe))
                 .layer(CatchPanicLayer::custom(|_| {
                     AppError::Internal.into_response()
-                })),
+                }))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    refuse_large_heads,
+                )),
         )
         .with_state(state)
+}
+
+/// Answers 431 to a request whose head is over `--max-header-size`, before
+/// any route sees it. hyper itself refuses heads a little larger
+/// (`hyper_head_limit`), with a bare 431, so that this answer is the one
+/// clients normally get.
+async fn refuse_large_heads(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if head_size(&request) > state.max_header_size {
+        return AppError::HeadTooLarge {
+            limit: state.max_header_size,
+        }
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The request head's size as sent with single spaces: `METHOD target HTTP/1.1`,
+/// `name: value` lines, each line with its CRLF, and the blank line.
+fn head_size(request: &Request) -> usize {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(1, |target| target.as_str().len());
+    let line = request.method().as_str().len() + 1 + target + 1 + "HTTP/1.1\r\n".len();
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + headers + 2
+}
+
+/// hyper's own limit on a request head: above docproxy's by enough for
+/// a head with extra whitespace, so a normal client over the limit gets the
+/// problem+json 431; and never under hyper's minimum buffer.
+fn hyper_head_limit(max_header_size: usize) -> usize {
+    (max_header_size + 4096).max(8192)
 }
 
 async fn method_not_allowed() -> AppError {
@@ -117,6 +178,7 @@ impl Application {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight as usize)),
             phase: PhaseCell::new(Phase::Starting),
             metrics,
+            max_header_size: config.max_header_size as usize,
         });
         let listener = listen(config.listen).map_err(|source| StartupError::Bind {
             addr: config.listen,
@@ -126,7 +188,10 @@ impl Application {
             listener,
             router: router(state.clone()),
             state,
+            connections: Arc::new(Semaphore::new(config.max_connections as usize)),
             header_read_timeout: config.header_read_timeout,
+            keep_alive_timeout: config.keep_alive_timeout,
+            send_timeout: config.send_timeout,
             shutdown_grace: config.shutdown_grace,
         })
     }
@@ -149,17 +214,35 @@ impl Application {
     ) -> std::io::Result<()> {
         let upkeep = tokio::spawn(m::upkeep(self.state.metrics.clone()));
         let graceful = GracefulShutdown::new();
+        let head_limit = hyper_head_limit(self.state.max_header_size);
         let mut http = hyper::server::conn::http1::Builder::new();
+        // hyper's header-read timer runs from the moment a connection is idle
+        // until the next request's headers are parsed: it is the keep-alive
+        // limit. The header-read timeout proper is ClientIo's clock, which
+        // starts at a request's first byte.
         http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
+            .header_read_timeout(self.keep_alive_timeout)
+            .max_header_size(head_limit)
+            .max_buf_size(head_limit);
 
         self.state.phase.set(Phase::Ready);
         tracing::info!(addr = %self.local_addr(), "listening");
         tokio::pin!(shutdown);
         loop {
-            let stream = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+            // A connection slot first: at the limit, new connections wait in
+            // the listen backlog instead of each costing buffers here.
+            let accept = async {
+                let slot = self
+                    .connections
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the connection semaphore is never closed");
+                (slot, self.listener.accept().await)
+            };
+            let (slot, stream, peer) = tokio::select! {
+                (slot, accepted) = accept => match accepted {
+                    Ok((stream, peer)) => (slot, stream, peer),
                     Err(error) => {
                         // Out of file descriptors and the like: back off instead of spinning.
                         tracing::warn!(%error, "accept failed");
@@ -170,12 +253,19 @@ impl Application {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(self.router.clone());
-            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let clock = HeaderClock::started(self.header_read_timeout);
+            let io = ClientIo::new(stream, peer, clock.clone(), self.send_timeout);
+            let router = self.router.clone();
+            let service = hyper::service::service_fn(move |request| {
+                clock.headers_received();
+                router.clone().oneshot(request)
+            });
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
             tokio::spawn(async move {
                 if let Err(error) = connection.await {
                     tracing::debug!(%error, "connection ended with an error");
                 }
+                drop(slot);
             });
         }
 

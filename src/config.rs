@@ -6,7 +6,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,6 +22,26 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub config: Config,
+}
+
+impl Cli {
+    /// Parses a command line, with one default that depends on another
+    /// setting: `--demo` logs in the pretty format unless a format is given.
+    pub fn parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let format_given = matches
+            .value_source("log_format")
+            .is_some_and(|source| source != ValueSource::DefaultValue);
+        if cli.config.demo && !format_given {
+            cli.config.log_format = LogFormat::Pretty;
+        }
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,15 +152,35 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_VERDICT_CACHE_ENTRIES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
     pub verdict_cache_entries: u32,
 
-    /// Time a client has to send its request headers (slowloris protection).
+    /// Time a client has to send a request's headers, from its first byte (or
+    /// from the connection's start, for the first request): slowloris protection.
     #[arg(long, env = "DOCPROXY_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
+
+    /// How long an idle keep-alive connection is kept between requests. Longer
+    /// than load balancers keep theirs (AWS ALB 60 s, nginx 75 s), so the
+    /// balancer, not docproxy, closes an idle connection.
+    #[arg(long, env = "DOCPROXY_KEEP_ALIVE_TIMEOUT", default_value = "75s", value_parser = parse_duration)]
+    pub keep_alive_timeout: Duration,
+
+    /// How long a client may stop reading a response before it is
+    /// disconnected, freeing the document's bytes and its in-flight slot.
+    #[arg(long, env = "DOCPROXY_SEND_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
+
+    /// Largest request head (request line and headers); beyond it, 431.
+    #[arg(long, env = "DOCPROXY_MAX_HEADER_SIZE", default_value = "16KiB", value_parser = parse_size)]
+    pub max_header_size: u64,
+
+    /// Client connections open at once; beyond it, new ones wait in the listen backlog.
+    #[arg(long, env = "DOCPROXY_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
 
     /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
     #[arg(long, env = "DOCPROXY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// Log format: JSON lines for machines, or pretty for people.
+    /// Log format: JSON lines for machines, or pretty for people (the default with --demo).
     #[arg(long, env = "DOCPROXY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
 }
@@ -195,6 +236,18 @@ impl Config {
             return err(
                 "--max-document-size / DOCPROXY_MAX_DOCUMENT_SIZE",
                 "must not exceed --max-in-flight-bytes",
+            );
+        }
+        if self.header_read_timeout > self.keep_alive_timeout {
+            return err(
+                "--header-read-timeout / DOCPROXY_HEADER_READ_TIMEOUT",
+                "must not exceed --keep-alive-timeout",
+            );
+        }
+        if !(1 << 10..=1 << 20).contains(&self.max_header_size) {
+            return err(
+                "--max-header-size / DOCPROXY_MAX_HEADER_SIZE",
+                "must be from 1KiB to 1MiB",
             );
         }
         if self.max_in_flight_bytes > u64::from(u32::MAX) {
@@ -324,6 +377,18 @@ mod tests {
             parse_size("18446744073709551615GiB"),
             Err("expected a positive size such as 8MiB, got \"18446744073709551615GiB\"".into())
         );
+    }
+
+    #[test]
+    fn the_demo_logs_pretty_unless_told_otherwise() {
+        let format = |args: &[&str]| {
+            let mut argv = vec!["docproxy"];
+            argv.extend_from_slice(args);
+            Cli::parse_args(argv).unwrap().config.log_format
+        };
+        assert_eq!(format(&["--demo"]), LogFormat::Pretty);
+        assert_eq!(format(&["--demo", "--log-format", "json"]), LogFormat::Json);
+        assert_eq!(format(&["--upstream-url", "http://up"]), LogFormat::Json);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
+use crate::request_id::RequestId;
 use crate::upstream::{AttemptError, FetchError, Refusal};
 
 /// The longest upstream Retry-After passed on to clients.
@@ -21,6 +23,10 @@ pub enum AppError {
     BadId(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("request head larger than {limit} bytes")]
+    HeadTooLarge { limit: usize },
+    #[error("range not satisfiable in {len} bytes")]
+    RangeNotSatisfiable { len: usize },
     #[error("too many requests in flight")]
     Overloaded,
     #[error("internal error")]
@@ -45,6 +51,8 @@ impl AppError {
         match self {
             AppError::BadId(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Refused(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -64,6 +72,8 @@ impl AppError {
         match self {
             AppError::BadId(_) => "bad_id",
             AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::HeadTooLarge { .. } => "headers_too_large",
+            AppError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             AppError::Overloaded => "shed",
             AppError::Internal => "internal",
             AppError::Upstream(AttemptError::NotFound) => "not_found",
@@ -84,6 +94,12 @@ impl AppError {
                 format!("the id {why}; ids are 1 to 20 digits that fit in 64 bits")
             }
             AppError::MethodNotAllowed => "only GET and HEAD are supported".into(),
+            AppError::HeadTooLarge { limit } => {
+                format!("the request line and headers must fit in {limit} bytes")
+            }
+            AppError::RangeNotSatisfiable { len } => {
+                format!("the range starts past the end of the document ({len} bytes)")
+            }
             AppError::Overloaded => "too many requests in flight; retry shortly".into(),
             AppError::Internal => "an internal error occurred".into(),
             AppError::Upstream(AttemptError::NotFound) => "no document with this id".into(),
@@ -129,7 +145,7 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Problem {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -140,11 +156,25 @@ struct Problem {
     request_id: Option<String>,
 }
 
-/// The error, kept on the response so the access log can report it.
+/// The error, kept on the response so the access log can report it and the
+/// body can name the request (`name_request`).
 #[derive(Clone)]
 pub struct Failure {
     pub code: &'static str,
     pub message: String,
+    problem: Problem,
+}
+
+/// Writes the request's id into a problem+json body. The telemetry middleware
+/// calls it for every response, as the one place that knows the id.
+pub fn name_request(response: &mut Response, request_id: &RequestId) {
+    let Some(failure) = response.extensions().get::<Failure>() else {
+        return;
+    };
+    let mut problem = failure.problem.clone();
+    problem.request_id = Some(request_id.to_string());
+    let body = serde_json::to_vec(&problem).expect("a problem serializes");
+    *response.body_mut() = Body::from(body);
 }
 
 impl IntoResponse for AppError {
@@ -156,9 +186,9 @@ impl IntoResponse for AppError {
             status: status.as_u16(),
             detail: self.detail(),
             code: self.code(),
-            request_id: crate::request_id::current(),
+            request_id: None,
         };
-        let mut response = (status, Json(problem)).into_response();
+        let mut response = (status, Json(problem.clone())).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -170,12 +200,23 @@ impl IntoResponse for AppError {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
-        if let AppError::MethodNotAllowed = self {
-            headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        match self {
+            AppError::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            }
+            AppError::RangeNotSatisfiable { len } => {
+                headers.insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes */{len}"))
+                        .expect("digits are valid header text"),
+                );
+            }
+            _ => {}
         }
         response.extensions_mut().insert(Failure {
             code: self.code(),
             message: error_chain(&self),
+            problem,
         });
         response
     }

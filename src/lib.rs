@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod connection;
 pub mod demo;
 pub mod document;
 pub mod error;

@@ -1,12 +1,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use docproxy::config::{Cli, Command};
 use docproxy::{Application, demo, shutdown, telemetry};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -1,23 +1,45 @@
 //! Request ids: a client's `x-request-id` is kept when it is sane, otherwise
-//! one is generated. The id of the request being handled is available to any
-//! code running within it (error bodies, logs) through a task-local.
+//! one is generated. The id travels with the request: in its extensions (for
+//! the upstream headers and error bodies) and as the `request` span that
+//! every log line of the request is logged in (telemetry.rs).
+
+use std::fmt;
 
 use http::{HeaderMap, HeaderValue};
 use rand::Rng;
 
 pub const HEADER: &str = "x-request-id";
 
-tokio::task_local! {
-    static CURRENT: String;
+/// One request's id: 1-64 characters of `[A-Za-z0-9._-]`, so always a valid
+/// header value and safe in logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The client's id when it is sane, else a new one.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        RequestId(
+            headers
+                .get(HEADER)
+                .and_then(|v| v.to_str().ok())
+                .filter(|id| is_sane(id))
+                .map_or_else(generate, str::to_owned),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_str(&self.0).expect("a sane id is a valid header value")
+    }
 }
 
-/// The client's id when it is 1-64 characters of `[A-Za-z0-9._-]`, else a new one.
-pub fn from_headers(headers: &HeaderMap) -> String {
-    headers
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| is_sane(id))
-        .map_or_else(generate, str::to_owned)
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 fn is_sane(id: &str) -> bool {
@@ -48,16 +70,6 @@ pub fn traceparent(headers: &HeaderMap) -> Option<HeaderValue> {
     valid.then(|| value.clone())
 }
 
-/// Runs `f` with `id` as the current request id.
-pub async fn scope<F: Future>(id: String, f: F) -> F::Output {
-    CURRENT.scope(id, f).await
-}
-
-/// The id of the request being handled, if any.
-pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,15 +78,15 @@ mod tests {
     fn sane_ids_are_kept_and_others_replaced() {
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, "abc-123.X_y".parse().unwrap());
-        assert_eq!(from_headers(&headers), "abc-123.X_y");
+        assert_eq!(RequestId::from_headers(&headers).as_str(), "abc-123.X_y");
         for bad in ["", "has space", "semi;colon", &"x".repeat(65)] {
             headers.insert(HEADER, bad.parse().unwrap());
-            let id = from_headers(&headers);
-            assert_eq!(id.len(), 32, "{bad:?} replaced by a generated id");
+            let id = RequestId::from_headers(&headers);
+            assert_eq!(id.as_str().len(), 32, "{bad:?} replaced by a generated id");
         }
         assert_ne!(
-            from_headers(&HeaderMap::new()),
-            from_headers(&HeaderMap::new())
+            RequestId::from_headers(&HeaderMap::new()),
+            RequestId::from_headers(&HeaderMap::new())
         );
     }
 

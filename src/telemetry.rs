@@ -1,20 +1,48 @@
 //! Logs and per-request telemetry: the subscriber (JSON lines or pretty), and
-//! the middleware that gives every request an id, its metrics and one access
-//! log event, even when the client goes away before the answer.
+//! the middleware that gives every request an id, a span its log lines carry,
+//! its metrics and one access log event, even when the client goes away
+//! before the answer.
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{HeaderValue, Method};
+use http::Method;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
-use crate::error::Failure;
+use crate::error::{self, Failure};
 use crate::metrics as m;
-use crate::request_id;
-use crate::routes::document::DocumentAccess;
+use crate::request_id::{self, RequestId};
+
+/// What the access log reports about a document request.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentAccess {
+    pub id: Option<u64>,
+    pub attempts: u32,
+    pub served_type: Option<&'static str>,
+    pub bytes: u64,
+    /// The request id of the fetch this request joined, when it joined one.
+    pub joined_fetch: Option<String>,
+}
+
+/// A request's access record, filled in by the route as it goes, so that
+/// even the line of a request whose client went away (499) says what it was for.
+#[derive(Debug, Clone, Default)]
+pub struct AccessRecord(Arc<Mutex<DocumentAccess>>);
+
+impl AccessRecord {
+    pub fn update(&self, f: impl FnOnce(&mut DocumentAccess)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn snapshot(&self) -> DocumentAccess {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), output on stdout.
 pub fn init(format: LogFormat) {
@@ -24,9 +52,11 @@ pub fn init(format: LogFormat) {
         .with_writer(std::io::stdout);
     // A second init (tests start many apps in one process) is not an error.
     let _ = match format {
+        // The innermost span on each line: `request` (with its `request_id`)
+        // or, inside an upstream fetch, `fetch` (the id it was started by).
         LogFormat::Json => builder
             .json()
-            .with_current_span(false)
+            .with_current_span(true)
             .with_span_list(false)
             .try_init(),
         LogFormat::Pretty => builder.pretty().try_init(),
@@ -44,25 +74,30 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
     }
 }
 
-pub async fn observe(request: Request, next: Next) -> Response {
-    let request_id = request_id::from_headers(request.headers());
+pub async fn observe(mut request: Request, next: Next) -> Response {
+    let request_id = RequestId::from_headers(request.headers());
+    let access = AccessRecord::default();
+    request.extensions_mut().insert(request_id.clone());
+    request.extensions_mut().insert(access.clone());
     let mut record = Record {
         started: Instant::now(),
         route: route_label(request.extensions().get::<MatchedPath>()),
         method: request.method().clone(),
         request_id: request_id.clone(),
+        access,
         done: false,
     };
     metrics::gauge!(m::HTTP_IN_FLIGHT).increment(1.0);
 
-    let mut response = request_id::scope(request_id, next.run(request)).await;
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut response = next.run(request).instrument(span).await;
 
-    if let Ok(value) = HeaderValue::from_str(&record.request_id) {
-        response.headers_mut().insert(request_id::HEADER, value);
-    }
+    error::name_request(&mut response, &request_id);
+    response
+        .headers_mut()
+        .insert(request_id::HEADER, request_id.header_value());
     record.finish(
         response.status().as_u16(),
-        response.extensions().get::<DocumentAccess>(),
         response.extensions().get::<Failure>(),
     );
     response
@@ -74,19 +109,19 @@ struct Record {
     started: Instant,
     route: &'static str,
     method: Method,
-    request_id: String,
+    request_id: RequestId,
+    access: AccessRecord,
     done: bool,
 }
 
 impl Record {
-    fn finish(&mut self, status: u16, access: Option<&DocumentAccess>, failure: Option<&Failure>) {
+    fn finish(&mut self, status: u16, failure: Option<&Failure>) {
         self.done = true;
         metrics::gauge!(m::HTTP_IN_FLIGHT).decrement(1.0);
         let elapsed = self.started.elapsed();
         m::record_request(self.route, self.method.as_str(), status, elapsed);
 
-        let default = DocumentAccess::default();
-        let access = access.unwrap_or(&default);
+        let access = self.access.snapshot();
         let outcome = failure.map_or(if status == 499 { "client_closed" } else { "ok" }, |f| {
             f.code
         });
@@ -105,7 +140,8 @@ impl Record {
                     outcome,
                     served_type = access.served_type,
                     bytes = access.bytes,
-                    coalesced = access.coalesced,
+                    coalesced = access.joined_fetch.is_some(),
+                    joined_fetch = access.joined_fetch.as_deref(),
                     error,
                     "request"
                 )
@@ -123,7 +159,7 @@ impl Record {
 impl Drop for Record {
     fn drop(&mut self) {
         if !self.done {
-            self.finish(499, None, None);
+            self.finish(499, None);
         }
     }
 }

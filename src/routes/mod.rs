@@ -1,5 +1,6 @@
 //! HTTP handlers: documents by id, and the operational endpoints.
 
+pub mod conditional;
 pub mod document;
 pub mod health;
 

@@ -296,7 +296,6 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
     };
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
-            request_id = crate::request_id::current(),
             upstream_content_type = %label,
             served_type = doc_type.mime(),
             "upstream mislabelled a document"

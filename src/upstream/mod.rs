@@ -25,6 +25,7 @@ use futures_util::FutureExt;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use rand::Rng;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use attempt::{AttemptContext, fetch_body, validate_body};
 pub use attempt::{AttemptError, Document, FetchError, Refusal};
@@ -60,6 +61,8 @@ pub struct Fetch {
     pub result: Result<Arc<Document>, FetchError>,
     /// True when this request joined another request's fetch of the same id.
     pub coalesced: bool,
+    /// The id of the request that started the fetch, sent upstream with it.
+    pub request_id: HeaderValue,
 }
 
 pub struct Upstream {
@@ -138,7 +141,12 @@ impl Upstream {
         let (mut fetch, coalesced) = self
             .in_progress
             .run(id, move || {
-                async move { upstream.fetch_alone(id, &propagation).await }.boxed()
+                // Its own span: whichever waiter polls the shared future, its
+                // lines name the request that started it.
+                let span = tracing::info_span!("fetch", fetch = %String::from_utf8_lossy(propagation.request_id.as_bytes()), id);
+                async move { upstream.fetch_alone(id, &propagation).await }
+                    .instrument(span)
+                    .boxed()
             })
             .await;
         if coalesced {
@@ -212,6 +220,7 @@ impl Upstream {
             attempts,
             result: result.map(Arc::new),
             coalesced: false,
+            request_id: propagation.request_id.clone(),
         }
     }
 

@@ -86,22 +86,25 @@ async fn malformed_ids_are_400_and_never_reach_the_upstream() {
 }
 
 #[tokio::test]
-async fn other_methods_are_405_with_allow() {
+async fn other_methods_are_405_with_allow_on_every_route() {
     let app = spawn_app().await;
-    for method in [
-        reqwest::Method::POST,
-        reqwest::Method::PUT,
-        reqwest::Method::DELETE,
-    ] {
-        let response = app
-            .client
-            .request(method, format!("{}/1", app.address))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 405);
-        assert_eq!(response.headers()["allow"], "GET, HEAD");
-        problem(response).await;
+    for route in ["/1", "/healthz", "/readyz", "/metrics"] {
+        for method in [
+            reqwest::Method::POST,
+            reqwest::Method::PUT,
+            reqwest::Method::DELETE,
+            reqwest::Method::OPTIONS,
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), format!("{}{route}", app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method} {route}");
+            assert_eq!(response.headers()["allow"], "GET, HEAD", "{method} {route}");
+            assert_eq!(problem(response).await["code"], "method_not_allowed");
+        }
     }
     assert_eq!(app.upstream_requests().await, 0);
 }

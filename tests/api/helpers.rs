@@ -145,3 +145,95 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
     assert!(body["title"].is_string() && body["detail"].is_string());
     body
 }
+
+/// A valid PNG of a little over `padding` bytes: the sample PNG with a private
+/// ancillary chunk of zeros after IHDR (validators skip its content).
+pub fn large_png(padding: usize) -> Vec<u8> {
+    const AFTER_IHDR: usize = 8 + 4 + 4 + 13 + 4;
+    assert_eq!(&PNG[12..16], b"IHDR");
+    let data = vec![0u8; padding];
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(b"prVt");
+    crc.update(&data);
+    let mut png = PNG[..AFTER_IHDR].to_vec();
+    png.extend_from_slice(&(padding as u32).to_be_bytes());
+    png.extend_from_slice(b"prVt");
+    png.extend_from_slice(&data);
+    png.extend_from_slice(&crc.finalize().to_be_bytes());
+    png.extend_from_slice(&PNG[AFTER_IHDR..]);
+    png
+}
+
+/// One response read off a raw connection.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl TestApp {
+    /// A raw connection to docproxy, for tests that need the socket itself.
+    pub async fn connect(&self) -> tokio::net::TcpStream {
+        tokio::net::TcpStream::connect(self.address.trim_start_matches("http://"))
+            .await
+            .expect("docproxy accepts")
+    }
+}
+
+/// Writes `request` (a whole request head) and reads one response with a
+/// Content-Length body.
+pub async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> RawResponse {
+    use tokio::io::AsyncWriteExt;
+    stream.write_all(request.as_bytes()).await.unwrap();
+    read_response(stream)
+        .await
+        .expect("a response before the connection closes")
+}
+
+/// Reads one response with a Content-Length body; `None` when the connection
+/// closes first.
+pub async fn read_response(stream: &mut tokio::net::TcpStream) -> Option<RawResponse> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = buf[end..].to_vec();
+    while body.len() < length {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(RawResponse { status, body })
+}
+
+/// Reads until the server closes the connection (EOF or reset); the bytes read.
+pub async fn until_closed(stream: &mut tokio::net::TcpStream) -> usize {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => total += n,
+        }
+    }
+}

@@ -5,9 +5,13 @@ mod common;
 
 mod breaker;
 mod coalescing;
+mod connections;
 mod documents;
 mod helpers;
 mod isolation;
 mod lifecycle;
+mod logs;
 mod retries;
+mod semantics;
 mod shedding;
+mod slow_readers;
