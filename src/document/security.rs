@@ -270,7 +270,7 @@ mod tests {
             .collect()
     }
 
-    /// The fixture's `/ID` (tests/fixtures/pdf/qpdf-*.pdf share it).
+    /// The `/ID` qpdf kept from its input, tests/fixtures/pdf/ghostscript-ps2pdf.pdf.
     const ID: &str = "ec94ba703845a095a3e38d527d645470";
 
     struct Case {
@@ -285,8 +285,8 @@ mod tests {
         key: Option<&'static str>,
     }
 
-    /// Encryption dictionaries of files made by qpdf 11.3.0
-    /// (`qpdf --encrypt USER owner BITS`, tests/fixtures/MANIFEST.md).
+    /// Encryption dictionaries of files qpdf 11.3.0 made from that input
+    /// (`qpdf --encrypt USER owner BITS`, as scripts/fixtures/generate.py does).
     const CASES: &[Case] = &[
         Case {
             revision: 2,
