@@ -88,7 +88,9 @@ impl StandardSecurity<'_> {
 
     fn open_rc4_era(&self) -> Result<Option<Vec<u8>>, SecurityError> {
         if self.owner.len() < 32 || self.user.len() < 32 {
-            return Err(SecurityError::Dictionary("/O or /U is shorter than 32 bytes"));
+            return Err(SecurityError::Dictionary(
+                "/O or /U is shorter than 32 bytes",
+            ));
         }
         let n = if self.revision == 2 { 5 } else { self.key_len };
         if !(5..=16).contains(&n) {
