@@ -6,6 +6,8 @@
 
 #[allow(dead_code)] // wired into pdf.rs once the validators branch lands
 mod content;
+#[allow(dead_code)] // wired into pdf.rs once the validators branch lands
+mod filters;
 mod pdf;
 mod png;
 #[allow(dead_code)] // wired into pdf.rs once the validators branch lands
