@@ -4,10 +4,8 @@
 //! The upstream's Content-Type is never trusted; `validate` is the only way a
 //! `DocumentType` comes into being. What is checked, and why: docs/VALIDATION.md.
 
-#[allow(dead_code)] // wired into pdf.rs once the validators branch lands
-mod content;
-#[allow(dead_code)] // wired into pdf.rs once the validators branch lands
-mod filters;
+pub mod content;
+pub mod filters;
 mod pdf;
 mod png;
 #[allow(dead_code)] // wired into pdf.rs once the validators branch lands
