@@ -7,8 +7,25 @@
 mod pdf;
 mod png;
 
-pub use pdf::{PdfError, validate_pdf};
+pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
 pub use png::{PngError, validate_png};
+
+/// The caps one validation runs under. They bound work, not correctness: a
+/// body over a cap is refused (`pdf_limit`, `png_ihdr`) although it may be
+/// sound. `Default` is the shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes all of one PDF's Flate streams may inflate to, in total.
+    pub max_inflated_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
 
 /// The document types docproxy serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,8 +100,14 @@ impl Rejection {
     }
 }
 
-/// Decides the type from the leading bytes, then validates the whole structure.
+/// Decides the type from the leading bytes, then validates the whole
+/// structure, under the default [`Limits`].
 pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
+    validate_with(bytes, &Limits::default())
+}
+
+/// [`validate`] under the given caps.
+pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<DocumentType, Rejection> {
     if bytes.is_empty() {
         return Err(Rejection::Empty);
     }
@@ -92,7 +115,7 @@ pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
         validate_png(bytes)?;
         Ok(DocumentType::Png)
     } else if pdf::looks_like_pdf(bytes) {
-        validate_pdf(bytes)?;
+        validate_pdf_with(bytes, limits)?;
         Ok(DocumentType::Pdf)
     } else {
         Err(Rejection::UnknownFormat)
