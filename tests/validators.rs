@@ -426,14 +426,18 @@ fn zeroed_root_reference_is_a_root_rejection() {
 
 #[test]
 fn non_documents_are_rejected() {
-    let cases: [(&[u8], &str); 6] = [
+    let late_header = [vec![b' '; 1024], b"%PDF-1.4\n".to_vec()].concat();
+    let cases: [(&[u8], &str); 7] = [
+        (&late_header, "unknown_format"),
         (b"", "empty"),
         (
             b"<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>\n",
             "unknown_format",
         ),
         (b"{\"error\":\"not found\"}", "unknown_format"),
-        (b"  %PDF-1.4\n", "unknown_format"),
+        // Leading bytes before the header are tolerated (VALIDATION.md), so this
+        // is a PDF, and a truncated one.
+        (b"  %PDF-1.4\n", "pdf_eof_marker"),
         (b"%PDF-1.4\n", "pdf_eof_marker"),
         (b"\x89PNG\r\n\x1a\n", "png_missing_idat"),
     ];
@@ -570,6 +574,91 @@ fn stream_length_must_end_at_endstream_and_flate_must_finish() {
     assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
     let pdf = build_pdf(CATALOG, &[(2, PAGES), (3, indirect), (4, "(three)")], "");
     assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
+}
+
+#[test]
+fn an_empty_stream_is_valid_whatever_its_filters() {
+    let reason = |body: &str| {
+        validate(&build_pdf(CATALOG, &[(2, PAGES), (3, body)], "")).map_err(|e| e.reason())
+    };
+    for filters in [
+        "/FlateDecode",
+        "[/ASCII85Decode /FlateDecode]",
+        "/DCTDecode",
+    ] {
+        let empty = format!("<< /Length 0 /Filter {filters} >>\nstream\n\nendstream");
+        assert_eq!(reason(&empty), Ok(DocumentType::Pdf), "{filters}");
+    }
+    // Empty is `/Length 0`, not a missing zlib stream behind a non-zero length.
+    let blank = "<< /Length 2 /Filter /FlateDecode >>\nstream\n  \nendstream";
+    assert_eq!(reason(blank), Err("pdf_stream"));
+}
+
+#[test]
+fn filters_outside_the_standard_list_are_refused() {
+    let with = |filter: &str| {
+        let body = format!("<< /Length 3 /Filter {filter} >>\nstream\nabc\nendstream");
+        validate(&build_pdf(CATALOG, &[(2, PAGES), (3, &body)], "")).map_err(|e| e.reason())
+    };
+    // A one-letter flip of FlateDecode (what poppler reports as "Unknown filter").
+    assert_eq!(with("/FlateDecote"), Err("pdf_stream"));
+    let dummy = dummy_pdf_or_png::PDF;
+    let at = find(dummy, b"/FlateDecode", 0).unwrap();
+    let mut flipped = dummy.to_vec();
+    flipped[at + 11] = b't';
+    assert_eq!(
+        validate(&flipped).map_err(|e| e.reason()),
+        Err("pdf_stream")
+    );
+    assert_eq!(with("[/ASCIIHexDecode /Foo]"), Err("pdf_stream"));
+    assert_eq!(with("[/DCTDecode 1]"), Err("pdf_stream"));
+    assert_eq!(with("(FlateDecode)"), Err("pdf_stream"));
+    // Standard filters docproxy does not decode are framed only.
+    for filter in [
+        "/DCTDecode",
+        "/JPXDecode",
+        "/CCITTFaxDecode",
+        "/JBIG2Decode",
+        "/DCT",
+    ] {
+        assert_eq!(with(filter), Ok(DocumentType::Pdf), "{filter}");
+    }
+}
+
+#[test]
+fn framing_tolerance_follows_the_table_in_validation_md() {
+    let pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+    let reason = |bytes: &[u8]| validate(bytes).map_err(|e| e.reason());
+    let before = |n: usize| [vec![b'x'; n], pdf.clone()].concat();
+    let after = |tail: &[u8]| [pdf.clone(), tail.to_vec()].concat();
+    // Bytes before %PDF-: offsets count from the header, as readers count them.
+    assert_eq!(reason(&before(100)), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&before(1000)), Ok(DocumentType::Pdf));
+    let glued = [
+        &b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n"[..],
+        &pdf,
+    ]
+    .concat();
+    assert_eq!(reason(&glued), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&before(1100)), Err("unknown_format"));
+    // A shifted header whose offsets were not shifted is a repair: refused.
+    let shifted = [&b"%PDF-1.7\n%junk\n"[..], &pdf].concat();
+    assert!(matches!(
+        reason(&shifted),
+        Err("pdf_startxref" | "pdf_xref")
+    ));
+    // After %%EOF: whitespace, NUL padding, Ctrl-Z.
+    assert_eq!(reason(&after(b"\x1a")), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&after(b"\r\n\x1a")), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&after(&[0; 500])), Ok(DocumentType::Pdf));
+    // ...as long as startxref stays in the last 1,024 bytes, where readers look.
+    assert_eq!(reason(&after(&[0; 2000])), Err("pdf_startxref"));
+    // Anything else could be the start of a cut-off incremental update.
+    assert_eq!(
+        reason(&after(b"garbage after the end\n")),
+        Err("pdf_eof_marker")
+    );
+    assert_eq!(reason(&after(b"\n5 0 obj\n")), Err("pdf_eof_marker"));
 }
 
 #[test]

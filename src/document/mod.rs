@@ -114,7 +114,7 @@ pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<DocumentType, Reje
     if bytes.starts_with(png::SIGNATURE) {
         validate_png(bytes)?;
         Ok(DocumentType::Png)
-    } else if pdf::looks_like_pdf(bytes) {
+    } else if pdf::header_offset(bytes).is_some() {
         validate_pdf_with(bytes, limits)?;
         Ok(DocumentType::Pdf)
     } else {

@@ -29,6 +29,12 @@ pub const WORK_PER_BODY_BYTE: u64 = 16;
 /// Work every document gets whatever its size (about a millisecond), so tiny
 /// files with well-compressed object streams are not refused.
 pub const MIN_WORK_UNITS: u64 = 1 << 20;
+/// Work each decoded byte of an xref or object stream adds (it is all
+/// parsed, and object streams compress structure several times over), up to
+/// `MAX_DECODED_CREDIT_PER_BODY_BYTE` per body byte in all: the budget never
+/// exceeds 24 units per body byte, plus `MIN_WORK_UNITS`.
+const WORK_PER_DECODED_BYTE: u64 = 16;
+const MAX_DECODED_CREDIT_PER_BODY_BYTE: u64 = 8;
 /// Price of one byte the parser reads (body bytes outside stream data, and
 /// every decoded byte of an xref or object stream, which is all parsed).
 const COST_BYTE: u64 = 1;
@@ -154,8 +160,17 @@ impl PdfError {
     }
 }
 
-pub(crate) fn looks_like_pdf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"%PDF-")
+/// Bytes a reader searches for `%PDF-` (pdf.js, pdfium and poppler all look
+/// in the first 1,024 bytes, and read every offset from the header on).
+pub(crate) const HEADER_WINDOW: usize = 1024;
+/// Bytes at the end of the file a reader searches for `startxref` (mupdf and
+/// qpdf search no further and repair the file if it is not there).
+const TAIL_WINDOW: usize = 1024;
+
+/// Where `%PDF-` starts, if it does within the bytes a reader searches.
+pub(crate) fn header_offset(bytes: &[u8]) -> Option<usize> {
+    let window = bytes.get(..HEADER_WINDOW).unwrap_or(bytes);
+    window.windows(5).position(|w| w == b"%PDF-")
 }
 
 /// Validates a complete PDF file with the default [`Limits`].
@@ -165,10 +180,15 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
 
 /// Validates a complete PDF file.
 ///
-/// The header must be at offset 0 (readers tolerate leading junk, but then
-/// every offset in the file is ambiguous) and only whitespace may follow the
-/// final `%%EOF`.
+/// Framing follows the tolerance table in docs/VALIDATION.md: bytes before
+/// `%PDF-` within the first 1,024 (offsets then count from the header, as
+/// every reader counts them), and after the final `%%EOF` only whitespace,
+/// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
+/// a cut-off incremental update.
 pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> {
+    let start =
+        header_offset(bytes).ok_or(PdfError::Header("no %PDF- in the first 1,024 bytes"))?;
+    let bytes = bytes.get(start..).unwrap_or_default();
     check_header(bytes)?;
     let eof = eof_marker(bytes)?;
     let startxref = startxref(bytes, eof)?;
@@ -196,6 +216,8 @@ pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> 
 /// multiples of the body's size. Running out is `pdf_limit`.
 struct Work {
     units_left: u64,
+    /// What decoded stream bytes may still add to `units_left`.
+    credit_left: u64,
     slots_left: usize,
     kept_stream_cap: usize,
     /// Values the current top-level parse may still store.
@@ -208,6 +230,7 @@ impl Work {
             units_left: WORK_PER_BODY_BYTE
                 .saturating_mul(body_len as u64)
                 .saturating_add(MIN_WORK_UNITS),
+            credit_left: MAX_DECODED_CREDIT_PER_BODY_BYTE.saturating_mul(body_len as u64),
             slots_left: body_len / SLOTS_PER_BODY_BYTE_DIVISOR + MIN_SLOTS,
             kept_stream_cap: body_len
                 .saturating_mul(KEPT_STREAM_PER_BODY_BYTE)
@@ -222,6 +245,15 @@ impl Work {
             .checked_sub(units)
             .ok_or(PdfError::Limit("work budget exhausted"))?;
         Ok(())
+    }
+
+    /// Adds the work `n` decoded xref or object stream bytes bring.
+    fn credit_decoded(&mut self, n: usize) {
+        let credit = WORK_PER_DECODED_BYTE
+            .saturating_mul(n as u64)
+            .min(self.credit_left);
+        self.credit_left -= credit;
+        self.units_left = self.units_left.saturating_add(credit);
     }
 
     fn bytes(&mut self, n: usize) -> Result<(), PdfError> {
@@ -253,9 +285,13 @@ fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
     Ok(())
 }
 
-/// Position of the final `%%EOF`, which only whitespace may follow.
+/// Position of the final `%%EOF`, which only whitespace (NUL included) and
+/// Ctrl-Z may follow.
 fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
-    let end = bytes.iter().rposition(|&b| !is_ws(b)).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_ws(b) && b != CTRL_Z)
+        .map_or(0, |i| i + 1);
     let trimmed = bytes.get(..end).unwrap_or_default();
     if trimmed.ends_with(b"%%EOF") {
         Ok(end - 5)
@@ -264,15 +300,20 @@ fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
     }
 }
 
-/// The offset named by the last `startxref`, which must directly precede `%%EOF`.
+/// The DOS end-of-file mark some old tools append.
+const CTRL_Z: u8 = 0x1a;
+
+/// The offset named by the last `startxref`, which must directly precede
+/// `%%EOF` and lie within the last `TAIL_WINDOW` bytes.
 fn startxref(bytes: &[u8], eof: usize) -> Result<usize, PdfError> {
-    const WINDOW: usize = 1024;
-    let from = eof.saturating_sub(WINDOW);
+    let from = bytes.len().saturating_sub(TAIL_WINDOW).min(eof);
     let window = bytes.get(from..eof).unwrap_or_default();
     let at = window
         .windows(9)
         .rposition(|w| w == b"startxref")
-        .ok_or(PdfError::StartXref("no startxref before %%EOF"))?;
+        .ok_or(PdfError::StartXref(
+            "no startxref before %%EOF in the last 1,024 bytes",
+        ))?;
     let mut lx = Lexer::new(bytes, from + at + 9);
     if lx.skip_pure_ws() == 0 {
         return Err(PdfError::StartXref("startxref not followed by whitespace"));
@@ -540,7 +581,7 @@ impl<'a> Document<'a> {
     fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
         let bad = |what| PdfError::Xref { offset, what };
         let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
-        let Loaded { value, stream, end } = self.load(offset, num, generation, 0, true)?;
+        let Loaded { value, stream, end } = self.load(offset, num, generation, 0)?;
         self.add_section(offset, end, SectionKind::Stream)?;
         let (Obj::Dict(dict), Some(data)) = (value, stream) else {
             return Err(bad("not a stream"));
@@ -624,15 +665,13 @@ impl<'a> Document<'a> {
 
     /// Reads the object an xref entry points at: `num generation obj`, a value, and
     /// for a stream, exactly `/Length` bytes of data followed by `endstream`;
-    /// then `endobj`. With `keep` false nothing of the value is stored except a
-    /// stream's dictionary.
+    /// then `endobj`.
     fn load(
         &mut self,
         offset: usize,
         num: u32,
         generation: u16,
         depth: u8,
-        keep: bool,
     ) -> Result<Loaded<'a>, PdfError> {
         let buf = self.buf;
         let obj_err = |what| PdfError::Object { num, offset, what };
@@ -652,18 +691,14 @@ impl<'a> Document<'a> {
             }
         };
         let mut lx = Lexer::new(buf, body);
-        let keep = if keep { Keep::Keys } else { Keep::No };
-        let mut value = parse_top(&mut lx, keep, &mut self.work)
+        // Only the values under `KEPT_KEYS` are stored, at most
+        // `MAX_KEPT_VALUES`, so one parse serves every caller.
+        let value = parse_top(&mut lx, Keep::Keys, &mut self.work)
             .map_err(|fail| fail.into_pdf_error(obj_err))?;
         lx.skip_ws();
         self.work.bytes(lx.pos - offset)?;
         let mut stream = None;
         if lx.eat_keyword(b"stream") {
-            if keep == Keep::No {
-                // A stream's dictionary is always needed: parse it again, keeping it.
-                value = parse_top(&mut Lexer::new(buf, body), Keep::Keys, &mut self.work)
-                    .map_err(|fail| fail.into_pdf_error(obj_err))?;
-            }
             let Obj::Dict(dict) = &value else {
                 return Err(obj_err("stream without a dictionary"));
             };
@@ -734,7 +769,7 @@ impl<'a> Document<'a> {
                 if let Some(shape) = self.shapes.get(&offset) {
                     return Ok(*shape);
                 }
-                let loaded = self.load(offset, num, g, depth, true)?;
+                let loaded = self.load(offset, num, g, depth)?;
                 let shape = shape_of(&loaded.value, loaded.stream.is_some());
                 self.work.slot()?;
                 self.shapes.insert(offset, shape);
@@ -768,7 +803,7 @@ impl<'a> Document<'a> {
                     what: "object stream is not an uncompressed object in use",
                 });
             };
-            let loaded = self.load(offset, num, generation, depth, true)?;
+            let loaded = self.load(offset, num, generation, depth)?;
             let objects = self.parse_object_stream(num, offset, loaded)?;
             self.object_streams.insert(num, objects);
         }
@@ -846,8 +881,10 @@ impl<'a> Document<'a> {
     /// all of it is parsed.
     fn decode_kept(&mut self, num: u32, dict: &Dict<'_>, data: &[u8]) -> Result<Vec<u8>, PdfError> {
         let cap = self.work.kept_stream_cap;
+        filter_names(num, dict)?;
         let mut out = match filter_kind(dict) {
             FilterKind::None => data.to_vec(),
+            _ if data.is_empty() => Vec::new(),
             FilterKind::Flate => {
                 let mut out = Vec::new();
                 self.inflater.inflate(num, data, Some((&mut out, cap)))?;
@@ -863,6 +900,7 @@ impl<'a> Document<'a> {
         if out.len() > cap {
             return Err(PdfError::Limit("xref or object stream too large"));
         }
+        self.work.credit_decoded(out.len());
         self.work.bytes(out.len())?;
         let params = match dict.get(b"DecodeParms") {
             Some(Obj::Array(a)) => a.first(),
@@ -943,7 +981,7 @@ impl<'a> Document<'a> {
             if offset < free_from {
                 return Err(overlap(num));
             }
-            let loaded = self.load(offset, num, generation, 0, false)?;
+            let loaded = self.load(offset, num, generation, 0)?;
             free_from = loaded.end;
             if let Some(&(start, _, SectionKind::Stream)) = sections.peek() {
                 if start == offset {
@@ -984,17 +1022,12 @@ impl<'a> Document<'a> {
         dict: &Dict<'_>,
         data: &[u8],
     ) -> Result<(), PdfError> {
-        let filters: Vec<&[u8]> = match dict.get(b"Filter") {
-            Some(Obj::Name(n)) => vec![n.as_ref()],
-            Some(Obj::Array(a)) => a
-                .iter()
-                .map_while(|f| match f {
-                    Obj::Name(n) => Some(n.as_ref()),
-                    _ => None,
-                })
-                .collect(),
-            _ => return Ok(()),
-        };
+        let filters = filter_names(num, dict)?;
+        if data.is_empty() {
+            // `/Length 0` is an empty stream whatever its filters (pikepdf's
+            // blank pages); readers decode it to nothing.
+            return Ok(());
+        }
         let mut decoded: Option<Vec<u8>> = None;
         for filter in filters {
             let input = decoded.as_deref().unwrap_or(data);
@@ -1103,6 +1136,51 @@ fn shape_of(value: &Obj<'_>, is_stream: bool) -> Shape {
         },
         _ => Shape::Other,
     }
+}
+
+/// ISO 32000-2 Table 6, and the abbreviations of Table 94 (for inline images;
+/// readers accept them on streams too).
+const STANDARD_FILTERS: &[&[u8]] = &[
+    b"ASCIIHexDecode",
+    b"ASCII85Decode",
+    b"LZWDecode",
+    b"FlateDecode",
+    b"RunLengthDecode",
+    b"CCITTFaxDecode",
+    b"JBIG2Decode",
+    b"DCTDecode",
+    b"JPXDecode",
+    b"Crypt",
+    b"AHx",
+    b"A85",
+    b"LZW",
+    b"Fl",
+    b"RL",
+    b"CCF",
+    b"DCT",
+];
+
+/// The stream's filter chain: a name or an array of names, each a standard
+/// filter (a reader drops a stream whose filter it does not know). An
+/// indirect `/Filter` is not followed.
+fn filter_names<'d>(num: u32, dict: &'d Dict<'_>) -> Result<Vec<&'d [u8]>, PdfError> {
+    let bad = |what| PdfError::Stream { num, what };
+    let names: Vec<&[u8]> = match dict.get(b"Filter") {
+        Some(Obj::Name(n)) => vec![n.as_ref()],
+        Some(Obj::Array(a)) => a
+            .iter()
+            .map(|f| match f {
+                Obj::Name(n) => Ok(n.as_ref()),
+                _ => Err(bad("/Filter array holds a non-name")),
+            })
+            .collect::<Result<_, _>>()?,
+        None | Some(Obj::Null | Obj::Ref(..)) => Vec::new(),
+        Some(_) => return Err(bad("/Filter is not a name or an array")),
+    };
+    if names.iter().any(|n| !STANDARD_FILTERS.contains(n)) {
+        return Err(bad("unknown filter"));
+    }
+    Ok(names)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
