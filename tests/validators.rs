@@ -870,6 +870,164 @@ fn grey_2x2(chunks_between: &[Vec<u8>]) -> Vec<u8> {
     png
 }
 
+/// An APNG of 4x4 8-bit greyscale: the default image (IDAT) is frame 0, then
+/// one 2x2 frame at (1, 1) whose data is `frame` split over two fdAT chunks.
+fn apng(frame_data: &[u8], frame_size: (u32, u32), frames: u32) -> Vec<u8> {
+    let fctl = |seq: u32, (w, h): (u32, u32), (x, y): (u32, u32)| {
+        let mut d = seq.to_be_bytes().to_vec();
+        for v in [w, h, x, y] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+        chunk(b"fcTL", &d)
+    };
+    let mut actl = frames.to_be_bytes().to_vec();
+    actl.extend_from_slice(&0u32.to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(ihdr(4, 4, 8, 0, 0));
+    png.extend(chunk(b"acTL", &actl));
+    png.extend(fctl(0, (4, 4), (0, 0)));
+    png.extend(chunk(b"IDAT", &flate(&[0u8; 20])));
+    png.extend(fctl(1, frame_size, (1, 1)));
+    let data = flate(frame_data);
+    let (a, b) = data.split_at(data.len() / 2);
+    for (seq, part) in [(2u32, a), (3, b)] {
+        let mut d = seq.to_be_bytes().to_vec();
+        d.extend_from_slice(part);
+        png.extend(chunk(b"fdAT", &d));
+    }
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+#[test]
+fn apng_frames_are_inflated_and_checked_against_their_size() {
+    let frame = [0, 1, 2, 0, 3, 4];
+    let reason = |png: &[u8]| validate(png).map_err(|e| e.reason());
+    assert_eq!(reason(&apng(&frame, (2, 2), 2)), Ok(DocumentType::Png));
+    // Frame data short of, or beyond, the fcTL's 2x2.
+    assert_eq!(reason(&apng(&frame[..4], (2, 2), 2)), Err("png_image_data"));
+    assert_eq!(
+        reason(&apng(&[frame, frame].concat(), (2, 2), 2)),
+        Err("png_image_data")
+    );
+    // A bad scanline filter inside the frame.
+    assert_eq!(
+        reason(&apng(&[9, 1, 2, 0, 3, 4], (2, 2), 2)),
+        Err("png_image_data")
+    );
+    // Corrupt zlib data with good CRCs (the CRCs are recomputed by `chunk`).
+    let mut png = apng(&frame, (2, 2), 2);
+    let at = png.windows(4).rposition(|w| w == b"fdAT").unwrap() + 8;
+    png[at] ^= 0xff;
+    let crc_at = png.len() - 12 - 4;
+    let data_start = png.windows(4).rposition(|w| w == b"fdAT").unwrap();
+    let crc = crc32fast::hash(&png[data_start..crc_at]);
+    png[crc_at..crc_at + 4].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(reason(&png), Err("png_image_data"));
+    // A frame outside the canvas, or a frame count acTL does not announce.
+    assert_eq!(reason(&apng(&[0; 12], (4, 3), 2)), Err("png_chunk_layout"));
+    assert_eq!(reason(&apng(&frame, (2, 2), 3)), Err("png_chunk_layout"));
+    assert_eq!(reason(&apng(&frame, (2, 2), 1)), Err("png_chunk_layout"));
+}
+
+/// Real scans are big: the default caps (1 GiB, `Limits::default`) must admit
+/// img2pdf's three lossless A4 pages at 600 dpi (about 313 MB inflated) and
+/// Pillow's 12000x12000 RGB PNG (432 MB of scanlines). Made here, not
+/// committed: blank pixels deflate about 1,000:1.
+#[test]
+fn big_scans_pass_the_default_caps_and_a_lower_cap_refuses_them() {
+    use docproxy::document::{Limits, validate_with};
+    let (w, h) = (4960usize, 7016usize);
+    let page = flate(&vec![0u8; w * h * 3]);
+    let mut bodies = vec![];
+    for i in 0..3u32 {
+        let mut body = format!(
+            "<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceRGB \
+             /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
+            page.len()
+        )
+        .into_bytes();
+        body.extend_from_slice(&page);
+        body.extend_from_slice(b"\nendstream");
+        bodies.push((3 + i, body));
+    }
+    // build_pdf takes text: splice each binary body in for a placeholder.
+    let extra: Vec<(u32, String)> = bodies
+        .iter()
+        .map(|(n, _)| (*n, format!("IMAGE{n}")))
+        .collect();
+    let extra_refs: Vec<(u32, &str)> = extra.iter().map(|(n, b)| (*n, b.as_str())).collect();
+    let template = build_pdf(CATALOG, &[&[(2, PAGES)][..], &extra_refs].concat(), "");
+    let pdf = splice_bodies(&template, &bodies);
+    assert_eq!(validate(&pdf), Ok(DocumentType::Pdf));
+    let low = Limits {
+        max_inflated_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        validate_with(&pdf, &low).map_err(|e| e.reason()),
+        Err("pdf_limit")
+    );
+
+    let (w, h) = (12000u32, 12000u32);
+    let row = 1 + w as usize * 3;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(ihdr(w, h, 8, 2, 0));
+    let data = flate(&vec![0u8; row * h as usize]);
+    for part in data.chunks(1 << 20) {
+        png.extend(chunk(b"IDAT", part));
+    }
+    png.extend(chunk(b"IEND", b""));
+    assert_eq!(validate(&png), Ok(DocumentType::Png));
+    let low = Limits {
+        max_png_image_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        validate_with(&png, &low).map_err(|e| e.reason()),
+        Err("png_ihdr")
+    );
+}
+
+/// Rebuilds a `build_pdf` file with binary object bodies in place of their
+/// `IMAGE<num>` placeholders, recomputing the xref offsets.
+fn splice_bodies(template: &[u8], bodies: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(template);
+    let xref_at = text.rfind("xref\n").unwrap();
+    let header_len = text.find("1 0 obj").unwrap();
+    let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    let mut rest = &text[header_len..xref_at];
+    while let Some(end) = rest.find("endobj\n") {
+        let object = &rest[..end + 7];
+        offsets.push(out.len());
+        let num: u32 = object.split(' ').next().unwrap().parse().unwrap();
+        match bodies.iter().find(|(n, _)| *n == num) {
+            Some((_, body)) => {
+                out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"\nendobj\n");
+            }
+            None => out.extend_from_slice(object.as_bytes()),
+        }
+        rest = &rest[end + 7..];
+    }
+    let mut pdf = text[..header_len].as_bytes().to_vec();
+    let base = pdf.len();
+    pdf.extend_from_slice(&out);
+    let xref = pdf.len();
+    let size = offsets.len() + 1;
+    pdf.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{:010} 00000 n \n", base + offset).as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    pdf
+}
+
 #[test]
 fn png_structural_rules_are_enforced() {
     let reason = |png: &[u8]| validate(png).map_err(|e| e.reason());

@@ -8,21 +8,32 @@ mod pdf;
 mod png;
 
 pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
-pub use png::{PngError, validate_png};
+pub use png::{PngError, validate_png, validate_png_with};
 
 /// The caps one validation runs under. They bound work, not correctness: a
 /// body over a cap is refused (`pdf_limit`, `png_ihdr`) although it may be
 /// sound. `Default` is the shipped configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes all of one PDF's Flate streams may inflate to, in total.
+    /// Bytes one document may inflate to in total: all of a PDF's Flate
+    /// streams, a PNG's image and every APNG frame.
     pub max_inflated_bytes: u64,
+    /// Decoded scanline bytes of one PNG image, checked at IHDR before any
+    /// inflating.
+    pub max_png_image_bytes: u64,
+}
+
+impl Limits {
+    /// The shipped caps: 1 GiB each, so real scans pass (three A4 pages at
+    /// 600 dpi inflate to about 313 MB; a 12000x12000 RGB PNG is 432 MB).
+    pub const DEFAULT_CAP: u64 = 1 << 30;
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_inflated_bytes: 256 * 1024 * 1024,
+            max_inflated_bytes: Self::DEFAULT_CAP,
+            max_png_image_bytes: Self::DEFAULT_CAP,
         }
     }
 }
@@ -112,7 +123,7 @@ pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<DocumentType, Reje
         return Err(Rejection::Empty);
     }
     if bytes.starts_with(png::SIGNATURE) {
-        validate_png(bytes)?;
+        validate_png_with(bytes, limits)?;
         Ok(DocumentType::Png)
     } else if pdf::header_offset(bytes).is_some() {
         validate_pdf_with(bytes, limits)?;
