@@ -112,6 +112,14 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_DOCUMENT_SIZE", default_value = "8MiB", value_parser = parse_size)]
     pub max_document_size: u64,
 
+    /// Bytes one document may inflate to in total (PDF streams, PNG image data, APNG frames); beyond it the body is refused. 0.1-1.4 s of CPU per GiB, by the data.
+    #[arg(long, env = "DOCPROXY_MAX_INFLATED_SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_inflated_size: u64,
+
+    /// Decoded scanline bytes of one PNG image, checked at IHDR before inflating; larger images are refused.
+    #[arg(long, env = "DOCPROXY_MAX_PNG_IMAGE_SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_png_image_size: u64,
+
     /// Requests for documents handled at once; beyond it they are answered 503 at once.
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
@@ -148,6 +156,14 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The caps every validation runs under.
+    pub fn validation_limits(&self) -> crate::document::Limits {
+        crate::document::Limits {
+            max_inflated_bytes: self.max_inflated_size,
+            max_png_image_bytes: self.max_png_image_size,
+        }
+    }
+
     /// Checks relations between settings that clap cannot check one at a time.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |setting, reason: &str| {
@@ -270,6 +286,10 @@ mod tests {
         assert_eq!(config.max_attempts, 5);
         assert_eq!(config.deadline, Duration::from_secs(5));
         assert_eq!(config.max_document_size, 8 << 20);
+        assert_eq!(
+            config.validation_limits(),
+            crate::document::Limits::default()
+        );
         config.validate().unwrap();
     }
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Fuzzes the document validators and the id parser for a bounded time, seeded
-# with the fixtures; any crash fails the step. Longer runs: docs/FUZZING.md.
+# with the fixtures and the committed regression corpus (fuzz/regressions/,
+# hostile shapes made by tests/hostile.rs); any crash, any input over the time
+# or memory limit, fails the step. Longer runs: docs/FUZZING.md.
 set -euo pipefail
 source .ci/lib.sh
 
 CARGO_FUZZ_VERSION=0.13.1
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+# Resource limits every input must stay within (docs/FUZZING.md): the proxy's
+# maximum document size, a per-input CPU timeout and an RSS ceiling.
+MAX_LEN=8388608
+LIMITS=(-max_len="$MAX_LEN" -timeout=2 -rss_limit_mb=256)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "cargo-fuzz needs the nightly toolchain (rustup toolchain install nightly)" >&2
@@ -19,8 +25,8 @@ seed() {
   local target=$1 corpus=fuzz/corpus/$1
   mkdir -p "$corpus"
   case $target in
-    validate) cp tests/fixtures/pdf/*.pdf tests/fixtures/png/*.png "$corpus/" ;;
-    validate_pdf) cp tests/fixtures/pdf/*.pdf "$corpus/" ;;
+    validate) cp tests/fixtures/pdf/*.pdf tests/fixtures/png/*.png fuzz/regressions/pdf/* "$corpus/" ;;
+    validate_pdf) cp tests/fixtures/pdf/*.pdf fuzz/regressions/pdf/* "$corpus/" ;;
     validate_png) cp tests/fixtures/png/*.png "$corpus/" ;;
     parse_id)
       printf '0' >"$corpus/zero"
@@ -33,6 +39,9 @@ seed() {
 # Safe Rust: no sanitizer needed to catch panics, and the build is much faster.
 # -a keeps overflow checks and debug assertions on in the optimised build.
 cargo +nightly fuzz build --fuzz-dir fuzz -s none -O -a
+# Every committed regression input once, under the limits.
+cargo +nightly fuzz run --fuzz-dir fuzz -s none -O -a validate_pdf fuzz/regressions/pdf -- \
+  -runs=0 "${LIMITS[@]}"
 for target in validate_pdf validate_png validate parse_id; do
   seed "$target"
   dict=()
@@ -44,7 +53,7 @@ for target in validate_pdf validate_png validate parse_id; do
   mkdir -p fuzz/artifacts
   echo "fuzzing $target for ${FUZZ_SECONDS}s"
   if ! cargo +nightly fuzz run --fuzz-dir fuzz -s none -O -a "$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$FUZZ_SECONDS" -max_len=16384 -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
+    -max_total_time="$FUZZ_SECONDS" "${LIMITS[@]}" -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $target failed; reproducer under fuzz/artifacts/$target/" >&2
     exit 1

@@ -11,8 +11,36 @@ mod png;
 #[allow(dead_code)] // wired into pdf.rs once the validators branch lands
 mod security;
 
-pub use pdf::{PdfError, validate_pdf};
-pub use png::{PngError, validate_png};
+pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
+pub use png::{PngError, validate_png, validate_png_with};
+
+/// The caps one validation runs under. They bound work, not correctness: a
+/// body over a cap is refused (`pdf_limit`, `png_ihdr`) although it may be
+/// sound. `Default` is the shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes one document may inflate to in total: all of a PDF's Flate
+    /// streams, a PNG's image and every APNG frame.
+    pub max_inflated_bytes: u64,
+    /// Decoded scanline bytes of one PNG image, checked at IHDR before any
+    /// inflating.
+    pub max_png_image_bytes: u64,
+}
+
+impl Limits {
+    /// The shipped caps: 1 GiB each, so real scans pass (three A4 pages at
+    /// 600 dpi inflate to about 313 MB; a 12000x12000 RGB PNG is 432 MB).
+    pub const DEFAULT_CAP: u64 = 1 << 30;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated_bytes: Self::DEFAULT_CAP,
+            max_png_image_bytes: Self::DEFAULT_CAP,
+        }
+    }
+}
 
 /// The document types docproxy serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,16 +115,22 @@ impl Rejection {
     }
 }
 
-/// Decides the type from the leading bytes, then validates the whole structure.
+/// Decides the type from the leading bytes, then validates the whole
+/// structure, under the default [`Limits`].
 pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
+    validate_with(bytes, &Limits::default())
+}
+
+/// [`validate`] under the given caps.
+pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<DocumentType, Rejection> {
     if bytes.is_empty() {
         return Err(Rejection::Empty);
     }
     if bytes.starts_with(png::SIGNATURE) {
-        validate_png(bytes)?;
+        validate_png_with(bytes, limits)?;
         Ok(DocumentType::Png)
-    } else if pdf::looks_like_pdf(bytes) {
-        validate_pdf(bytes)?;
+    } else if pdf::header_offset(bytes).is_some() {
+        validate_pdf_with(bytes, limits)?;
         Ok(DocumentType::Pdf)
     } else {
         Err(Rejection::UnknownFormat)

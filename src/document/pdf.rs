@@ -10,27 +10,78 @@
 //! every object inside object streams.
 //!
 //! Nothing here recurses or allocates in proportion to a number read from the
-//! input: nesting, reference chasing, section counts, xref entries and
-//! inflated bytes all have fixed caps.
+//! input, and the work is linear in the body: every loop over input-derived
+//! counts charges one [`Work`] budget of [`WORK_PER_BODY_BYTE`] units per body
+//! byte, cross-reference sections may not overlap each other or objects, and
+//! only the dictionary values later checks read are kept (docs/VALIDATION.md,
+//! "Work and memory bounds").
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// Total bytes inflated while checking one document (streams are inflated into
-/// a fixed scratch buffer, so this bounds CPU time, not memory).
-pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
-/// Decoded bytes kept for one xref or object stream (these are parsed).
-const MAX_KEPT_STREAM_BYTES: usize = 64 * 1024 * 1024;
+use super::Limits;
+
+/// Work units one validation may spend per body byte. A unit is about what
+/// lexing one byte costs; see the `COST_*` prices below.
+pub const WORK_PER_BODY_BYTE: u64 = 16;
+/// Work every document gets whatever its size (about a millisecond), so tiny
+/// files with well-compressed object streams are not refused.
+pub const MIN_WORK_UNITS: u64 = 1 << 20;
+/// Work each decoded byte of an xref or object stream adds (it is all
+/// parsed, and object streams compress structure several times over), up to
+/// `MAX_DECODED_CREDIT_PER_BODY_BYTE` per body byte in all: the budget never
+/// exceeds 24 units per body byte, plus `MIN_WORK_UNITS`.
+const WORK_PER_DECODED_BYTE: u64 = 16;
+const MAX_DECODED_CREDIT_PER_BODY_BYTE: u64 = 8;
+/// Price of one byte the parser reads (body bytes outside stream data, and
+/// every decoded byte of an xref or object stream, which is all parsed).
+const COST_BYTE: u64 = 1;
+/// Price of one parsed value (a number, name, string, array or dictionary).
+const COST_VALUE: u64 = 16;
+/// Price of one cross-reference entry or xref stream row (a hash-map update).
+const COST_ENTRY: u64 = 8;
+/// Table slots (xref entries, in-use entries, object-stream members, resolved
+/// shapes) per body byte, plus a floor for tiny files: an object needs at
+/// least 15 bytes (`1 0 obj()endobj`), so sound files stay well inside.
+const SLOTS_PER_BODY_BYTE_DIVISOR: usize = 8;
+const MIN_SLOTS: usize = 4096;
+/// A decoded xref or object stream (kept, because it is parsed) may be at most
+/// this many times the body, plus `MIN_KEPT_STREAM_BYTES`.
+const KEPT_STREAM_PER_BODY_BYTE: usize = 2;
+const MIN_KEPT_STREAM_BYTES: usize = 1 << 20;
+/// Values stored while parsing one object (only those under `KEPT_KEYS`).
+const MAX_KEPT_VALUES: usize = 1 << 16;
 /// Cross-reference sections reachable through `/Prev` and `/XRefStm`.
 const MAX_XREF_SECTIONS: usize = 4096;
-/// Cross-reference entries over all sections.
-const MAX_XREF_ENTRIES: usize = 1 << 21;
 /// Arrays and dictionaries nested inside each other.
 const MAX_NESTING: usize = 64;
 /// Indirect references followed to find a `/Length` or an object stream.
 const MAX_RESOLVE_DEPTH: u8 = 8;
+
+/// Dictionary keys whose values some check reads; every other value is
+/// parsed (syntax checked) and dropped, so a huge array under an unread key
+/// costs work but no memory.
+const KEPT_KEYS: &[&[u8]] = &[
+    b"Type",
+    b"Length",
+    b"Filter",
+    b"DecodeParms",
+    b"Predictor",
+    b"Columns",
+    b"Colors",
+    b"BitsPerComponent",
+    b"Root",
+    b"Prev",
+    b"Size",
+    b"W",
+    b"Index",
+    b"XRefStm",
+    b"Encrypt",
+    b"N",
+    b"First",
+];
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PdfError {
@@ -109,20 +160,39 @@ impl PdfError {
     }
 }
 
-pub(crate) fn looks_like_pdf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"%PDF-")
+/// Bytes a reader searches for `%PDF-` (pdf.js, pdfium and poppler all look
+/// in the first 1,024 bytes, and read every offset from the header on).
+pub(crate) const HEADER_WINDOW: usize = 1024;
+/// Bytes at the end of the file a reader searches for `startxref` (mupdf and
+/// qpdf search no further and repair the file if it is not there).
+const TAIL_WINDOW: usize = 1024;
+
+/// Where `%PDF-` starts, if it does within the bytes a reader searches.
+pub(crate) fn header_offset(bytes: &[u8]) -> Option<usize> {
+    let window = bytes.get(..HEADER_WINDOW).unwrap_or(bytes);
+    window.windows(5).position(|w| w == b"%PDF-")
+}
+
+/// Validates a complete PDF file with the default [`Limits`].
+pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
+    validate_pdf_with(bytes, &Limits::default())
 }
 
 /// Validates a complete PDF file.
 ///
-/// The header must be at offset 0 (readers tolerate leading junk, but then
-/// every offset in the file is ambiguous) and only whitespace may follow the
-/// final `%%EOF`.
-pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
+/// Framing follows the tolerance table in docs/VALIDATION.md: bytes before
+/// `%PDF-` within the first 1,024 (offsets then count from the header, as
+/// every reader counts them), and after the final `%%EOF` only whitespace,
+/// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
+/// a cut-off incremental update.
+pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> {
+    let start =
+        header_offset(bytes).ok_or(PdfError::Header("no %PDF- in the first 1,024 bytes"))?;
+    let bytes = bytes.get(start..).unwrap_or_default();
     check_header(bytes)?;
     let eof = eof_marker(bytes)?;
     let startxref = startxref(bytes, eof)?;
-    let mut doc = Document::new(bytes);
+    let mut doc = Document::new(bytes, limits);
     let trailer = doc.read_xref_chain(startxref)?;
     if trailer.encrypted {
         return Err(PdfError::Encrypted);
@@ -142,6 +212,64 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
     doc.check_compressed_entries()
 }
 
+/// The budget one validation spends: work units and table slots, both fixed
+/// multiples of the body's size. Running out is `pdf_limit`.
+struct Work {
+    units_left: u64,
+    /// What decoded stream bytes may still add to `units_left`.
+    credit_left: u64,
+    slots_left: usize,
+    kept_stream_cap: usize,
+    /// Values the current top-level parse may still store.
+    kept_values_left: usize,
+}
+
+impl Work {
+    fn new(body_len: usize) -> Self {
+        Work {
+            units_left: WORK_PER_BODY_BYTE
+                .saturating_mul(body_len as u64)
+                .saturating_add(MIN_WORK_UNITS),
+            credit_left: MAX_DECODED_CREDIT_PER_BODY_BYTE.saturating_mul(body_len as u64),
+            slots_left: body_len / SLOTS_PER_BODY_BYTE_DIVISOR + MIN_SLOTS,
+            kept_stream_cap: body_len
+                .saturating_mul(KEPT_STREAM_PER_BODY_BYTE)
+                .saturating_add(MIN_KEPT_STREAM_BYTES),
+            kept_values_left: MAX_KEPT_VALUES,
+        }
+    }
+
+    fn charge(&mut self, units: u64) -> Result<(), PdfError> {
+        self.units_left = self
+            .units_left
+            .checked_sub(units)
+            .ok_or(PdfError::Limit("work budget exhausted"))?;
+        Ok(())
+    }
+
+    /// Adds the work `n` decoded xref or object stream bytes bring.
+    fn credit_decoded(&mut self, n: usize) {
+        let credit = WORK_PER_DECODED_BYTE
+            .saturating_mul(n as u64)
+            .min(self.credit_left);
+        self.credit_left -= credit;
+        self.units_left = self.units_left.saturating_add(credit);
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<(), PdfError> {
+        self.charge((n as u64).saturating_mul(COST_BYTE))
+    }
+
+    /// One more entry in a table that lives until the end of the validation.
+    fn slot(&mut self) -> Result<(), PdfError> {
+        self.slots_left = self
+            .slots_left
+            .checked_sub(1)
+            .ok_or(PdfError::Limit("more table entries than the body can hold"))?;
+        Ok(())
+    }
+}
+
 fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
     let version = bytes.get(5..8).ok_or(PdfError::Header("too short"))?;
     if !bytes.starts_with(b"%PDF-") {
@@ -157,9 +285,13 @@ fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
     Ok(())
 }
 
-/// Position of the final `%%EOF`, which only whitespace may follow.
+/// Position of the final `%%EOF`, which only whitespace (NUL included) and
+/// Ctrl-Z may follow.
 fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
-    let end = bytes.iter().rposition(|&b| !is_ws(b)).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_ws(b) && b != CTRL_Z)
+        .map_or(0, |i| i + 1);
     let trimmed = bytes.get(..end).unwrap_or_default();
     if trimmed.ends_with(b"%%EOF") {
         Ok(end - 5)
@@ -168,15 +300,20 @@ fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
     }
 }
 
-/// The offset named by the last `startxref`, which must directly precede `%%EOF`.
+/// The DOS end-of-file mark some old tools append.
+const CTRL_Z: u8 = 0x1a;
+
+/// The offset named by the last `startxref`, which must directly precede
+/// `%%EOF` and lie within the last `TAIL_WINDOW` bytes.
 fn startxref(bytes: &[u8], eof: usize) -> Result<usize, PdfError> {
-    const WINDOW: usize = 1024;
-    let from = eof.saturating_sub(WINDOW);
+    let from = bytes.len().saturating_sub(TAIL_WINDOW).min(eof);
     let window = bytes.get(from..eof).unwrap_or_default();
     let at = window
         .windows(9)
         .rposition(|w| w == b"startxref")
-        .ok_or(PdfError::StartXref("no startxref before %%EOF"))?;
+        .ok_or(PdfError::StartXref(
+            "no startxref before %%EOF in the last 1,024 bytes",
+        ))?;
     let mut lx = Lexer::new(bytes, from + at + 9);
     if lx.skip_pure_ws() == 0 {
         return Err(PdfError::StartXref("startxref not followed by whitespace"));
@@ -230,13 +367,25 @@ struct Loaded<'a> {
     end: usize,
 }
 
+/// What occupies a byte range: objects and cross-reference sections may not
+/// overlap, which keeps every byte parsed a fixed number of times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SectionKind {
+    Classic,
+    /// An xref stream is also an object; its own in-use entry may cover it.
+    Stream,
+}
+
 struct Document<'a> {
     buf: &'a [u8],
+    work: Work,
     /// Newest entry for each object number.
     xref: HashMap<u32, Entry>,
     /// Every in-use entry of every section, shadowed ones included: an older
     /// revision's objects must be intact too.
     in_use: Vec<(usize, u32, u16)>,
+    /// Cross-reference sections read: start -> (end, kind).
+    sections: BTreeMap<usize, (usize, SectionKind)>,
     /// Shapes of type-1 objects by offset, so shared `/Length` objects are read once.
     shapes: HashMap<usize, Shape>,
     /// Decoded object streams: the object numbers and shapes they hold, in order.
@@ -245,14 +394,16 @@ struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    fn new(buf: &'a [u8], limits: &Limits) -> Self {
         Document {
             buf,
+            work: Work::new(buf.len()),
             xref: HashMap::new(),
             in_use: Vec::new(),
+            sections: BTreeMap::new(),
             shapes: HashMap::new(),
             object_streams: HashMap::new(),
-            inflater: Inflater::new(),
+            inflater: Inflater::new(limits.max_inflated_bytes),
         }
     }
 
@@ -273,6 +424,7 @@ impl<'a> Document<'a> {
             if visited.len() > MAX_XREF_SECTIONS {
                 return Err(PdfError::Limit("too many cross-reference sections"));
             }
+            self.check_section_start(offset)?;
             let rest = self.buf.get(offset..).unwrap_or_default();
             // As for objects, landing inside a word (`start|xref`) is a bad offset.
             let mid_word = offset > 0 && self.buf.get(offset - 1).is_some_and(|&b| is_regular(b));
@@ -292,6 +444,7 @@ impl<'a> Document<'a> {
                             what: "/XRefStm seen twice",
                         });
                     }
+                    self.check_section_start(stm)?;
                     self.stream_section(stm)?;
                 }
                 trailer
@@ -329,10 +482,37 @@ impl<'a> Document<'a> {
         Ok(info)
     }
 
-    fn add_entry(&mut self, num: u32, entry: Entry) -> Result<(), PdfError> {
-        if self.in_use.len() + self.xref.len() >= MAX_XREF_ENTRIES {
-            return Err(PdfError::Limit("too many cross-reference entries"));
+    /// A section may not start inside one already read (a `/Prev` into the
+    /// previous trailer's comment would make every level re-scan the rest).
+    fn check_section_start(&self, offset: usize) -> Result<(), PdfError> {
+        let inside = self
+            .sections
+            .range(..=offset)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| offset < end);
+        if inside {
+            return Err(PdfError::Xref {
+                offset,
+                what: "section starts inside another cross-reference section",
+            });
         }
+        Ok(())
+    }
+
+    /// Records a section just read; it may not contain one read before.
+    fn add_section(&mut self, start: usize, end: usize, kind: SectionKind) -> Result<(), PdfError> {
+        if self.sections.range(start..end).next().is_some() {
+            return Err(PdfError::Xref {
+                offset: start,
+                what: "section contains another cross-reference section",
+            });
+        }
+        self.sections.insert(start, (end, kind));
+        Ok(())
+    }
+
+    fn add_entry(&mut self, num: u32, entry: Entry) -> Result<(), PdfError> {
+        self.work.charge(COST_ENTRY)?;
         if let Entry::InUse { offset, generation } = entry {
             if offset >= self.buf.len() {
                 return Err(PdfError::XrefEntry {
@@ -340,9 +520,13 @@ impl<'a> Document<'a> {
                     what: "offset beyond the end of the file",
                 });
             }
+            self.work.slot()?;
             self.in_use.push((offset, num, generation));
         }
-        self.xref.entry(num).or_insert(entry);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.xref.entry(num) {
+            self.work.slot()?;
+            slot.insert(entry);
+        }
         Ok(())
     }
 
@@ -354,7 +538,9 @@ impl<'a> Document<'a> {
             return Err(bad("missing xref keyword"));
         }
         loop {
+            let before = lx.pos;
             lx.skip_ws();
+            self.work.bytes(lx.pos - before)?;
             if lx.eat_keyword(b"trailer") {
                 break;
             }
@@ -379,8 +565,14 @@ impl<'a> Document<'a> {
                 self.add_entry(num, entry)?;
             }
         }
-        match parse_obj(&mut lx, 0) {
-            Ok(Obj::Dict(d)) => Ok(d),
+        let before = lx.pos;
+        let trailer = parse_top(&mut lx, Keep::Keys, &mut self.work).map_err(|fail| {
+            fail.into_pdf_error(|_| PdfError::Trailer("trailer is not a dictionary"))
+        })?;
+        self.work.bytes(lx.pos - before)?;
+        self.add_section(offset, lx.pos, SectionKind::Classic)?;
+        match trailer {
+            Obj::Dict(d) => Ok(d),
             _ => Err(PdfError::Trailer("trailer is not a dictionary")),
         }
     }
@@ -389,7 +581,8 @@ impl<'a> Document<'a> {
     fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
         let bad = |what| PdfError::Xref { offset, what };
         let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
-        let Loaded { value, stream, .. } = self.load(offset, num, generation, 0, true)?;
+        let Loaded { value, stream, end } = self.load(offset, num, generation, 0)?;
+        self.add_section(offset, end, SectionKind::Stream)?;
         let (Obj::Dict(dict), Some(data)) = (value, stream) else {
             return Err(bad("not a stream"));
         };
@@ -479,7 +672,6 @@ impl<'a> Document<'a> {
         num: u32,
         generation: u16,
         depth: u8,
-        keep: bool,
     ) -> Result<Loaded<'a>, PdfError> {
         let buf = self.buf;
         let obj_err = |what| PdfError::Object { num, offset, what };
@@ -499,14 +691,14 @@ impl<'a> Document<'a> {
             }
         };
         let mut lx = Lexer::new(buf, body);
-        let mut value = parse_value(&mut lx, 0, keep).map_err(obj_err)?;
+        // Only the values under `KEPT_KEYS` are stored, at most
+        // `MAX_KEPT_VALUES`, so one parse serves every caller.
+        let value = parse_top(&mut lx, Keep::Keys, &mut self.work)
+            .map_err(|fail| fail.into_pdf_error(obj_err))?;
         lx.skip_ws();
+        self.work.bytes(lx.pos - offset)?;
         let mut stream = None;
         if lx.eat_keyword(b"stream") {
-            if !keep {
-                // A stream's dictionary is always needed: parse it for real.
-                value = parse_obj(&mut Lexer::new(buf, body), 0).map_err(obj_err)?;
-            }
             let Obj::Dict(dict) = &value else {
                 return Err(obj_err("stream without a dictionary"));
             };
@@ -539,6 +731,7 @@ impl<'a> Document<'a> {
             ))?;
             stream = buf.get(lx.pos..end);
             lx.pos = end;
+            let before = lx.pos;
             lx.skip_pure_ws();
             if !lx.eat_keyword(b"endstream") {
                 return Err(PdfError::Stream {
@@ -547,6 +740,7 @@ impl<'a> Document<'a> {
                 });
             }
             lx.skip_ws();
+            self.work.bytes(lx.pos - before)?;
         }
         if !lx.eat_keyword(b"endobj") {
             return Err(obj_err("missing endobj"));
@@ -575,8 +769,9 @@ impl<'a> Document<'a> {
                 if let Some(shape) = self.shapes.get(&offset) {
                     return Ok(*shape);
                 }
-                let loaded = self.load(offset, num, g, depth, true)?;
+                let loaded = self.load(offset, num, g, depth)?;
                 let shape = shape_of(&loaded.value, loaded.stream.is_some());
+                self.work.slot()?;
                 self.shapes.insert(offset, shape);
                 Ok(shape)
             }
@@ -608,7 +803,7 @@ impl<'a> Document<'a> {
                     what: "object stream is not an uncompressed object in use",
                 });
             };
-            let loaded = self.load(offset, num, generation, depth, true)?;
+            let loaded = self.load(offset, num, generation, depth)?;
             let objects = self.parse_object_stream(num, offset, loaded)?;
             self.object_streams.insert(num, objects);
         }
@@ -648,6 +843,7 @@ impl<'a> Document<'a> {
         // keeps the parsing work linear in the stream's size.
         let mut free_from = first;
         for _ in 0..count {
+            self.work.charge(COST_ENTRY)?;
             header.skip_ws();
             let obj_num = header
                 .uint()
@@ -665,25 +861,33 @@ impl<'a> Document<'a> {
                 ));
             }
             let mut lx = Lexer::new(&decoded, at);
-            let value = parse_obj(&mut lx, 0).map_err(|what| PdfError::Object {
-                num: obj_num,
-                offset,
-                what,
+            // Only the shape is stored: the value is dropped right here.
+            let value = parse_top(&mut lx, Keep::Keys, &mut self.work).map_err(|fail| {
+                fail.into_pdf_error(|what| PdfError::Object {
+                    num: obj_num,
+                    offset,
+                    what,
+                })
             })?;
             free_from = lx.pos;
+            self.work.slot()?;
             objects.push((obj_num, shape_of(&value, false)));
         }
         Ok(objects)
     }
 
     /// Decodes an xref or object stream whose bytes are needed (Flate or no
-    /// filter, with an optional PNG predictor).
+    /// filter, with an optional PNG predictor). Every decoded byte is charged:
+    /// all of it is parsed.
     fn decode_kept(&mut self, num: u32, dict: &Dict<'_>, data: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let cap = self.work.kept_stream_cap;
+        filter_names(num, dict)?;
         let mut out = match filter_kind(dict) {
             FilterKind::None => data.to_vec(),
+            _ if data.is_empty() => Vec::new(),
             FilterKind::Flate => {
                 let mut out = Vec::new();
-                self.inflater.inflate(num, data, Some(&mut out))?;
+                self.inflater.inflate(num, data, Some((&mut out, cap)))?;
                 out
             }
             FilterKind::Other => {
@@ -693,6 +897,11 @@ impl<'a> Document<'a> {
                 });
             }
         };
+        if out.len() > cap {
+            return Err(PdfError::Limit("xref or object stream too large"));
+        }
+        self.work.credit_decoded(out.len());
+        self.work.bytes(out.len())?;
         let params = match dict.get(b"DecodeParms") {
             Some(Obj::Array(a)) => a.first(),
             other => other,
@@ -740,18 +949,45 @@ impl<'a> Document<'a> {
         let mut entries = std::mem::take(&mut self.in_use);
         entries.sort_unstable();
         entries.dedup();
-        // In file order, objects must not overlap: it is never so in a sound
-        // file, and it keeps the parsing work linear in the file's size.
+        // In file order, objects and cross-reference sections must not
+        // overlap: it is never so in a sound file, and it keeps the parsing
+        // work linear in the file's size. An xref stream's own entry covers
+        // the section it is.
+        let sections: Vec<(usize, usize, SectionKind)> = self
+            .sections
+            .iter()
+            .map(|(&start, &(end, kind))| (start, end, kind))
+            .collect();
+        let mut sections = sections.into_iter().peekable();
         let mut free_from = 0;
+        let overlap = |num| PdfError::XrefEntry {
+            num,
+            what: "offset points inside another object or a cross-reference section",
+        };
         for &(offset, num, generation) in &entries {
-            if offset < free_from {
-                return Err(PdfError::XrefEntry {
-                    num,
-                    what: "offset points inside another object",
-                });
+            while let Some(&(start, end, kind)) = sections.peek() {
+                if start > offset || (start == offset && kind == SectionKind::Stream) {
+                    break;
+                }
+                if start < free_from {
+                    return Err(PdfError::Xref {
+                        offset: start,
+                        what: "section overlaps an object",
+                    });
+                }
+                free_from = end;
+                sections.next();
             }
-            let loaded = self.load(offset, num, generation, 0, false)?;
+            if offset < free_from {
+                return Err(overlap(num));
+            }
+            let loaded = self.load(offset, num, generation, 0)?;
             free_from = loaded.end;
+            if let Some(&(start, _, SectionKind::Stream)) = sections.peek() {
+                if start == offset {
+                    sections.next();
+                }
+            }
             let (Obj::Dict(dict), Some(data)) = (&loaded.value, loaded.stream) else {
                 continue;
             };
@@ -762,6 +998,14 @@ impl<'a> Document<'a> {
                 self.object_stream(num, 0)?;
             } else {
                 self.check_stream_data(num, dict, data)?;
+            }
+        }
+        for (start, _, _) in sections {
+            if start < free_from {
+                return Err(PdfError::Xref {
+                    offset: start,
+                    what: "section overlaps an object",
+                });
             }
         }
         self.in_use = entries;
@@ -778,30 +1022,33 @@ impl<'a> Document<'a> {
         dict: &Dict<'_>,
         data: &[u8],
     ) -> Result<(), PdfError> {
-        let filters: Vec<&[u8]> = match dict.get(b"Filter") {
-            Some(Obj::Name(n)) => vec![n.as_ref()],
-            Some(Obj::Array(a)) => a
-                .iter()
-                .map_while(|f| match f {
-                    Obj::Name(n) => Some(n.as_ref()),
-                    _ => None,
-                })
-                .collect(),
-            _ => return Ok(()),
-        };
+        let filters = filter_names(num, dict)?;
+        if data.is_empty() {
+            // `/Length 0` is an empty stream whatever its filters (pikepdf's
+            // blank pages); readers decode it to nothing.
+            return Ok(());
+        }
         let mut decoded: Option<Vec<u8>> = None;
         for filter in filters {
             let input = decoded.as_deref().unwrap_or(data);
             decoded = Some(match filter {
-                b"ASCIIHexDecode" | b"AHx" => ascii_hex(input).ok_or(PdfError::Stream {
-                    num,
-                    what: "bad ASCIIHex data",
-                })?,
-                b"ASCII85Decode" | b"A85" => ascii85(input).ok_or(PdfError::Stream {
-                    num,
-                    what: "bad ASCII85 data",
-                })?,
-                b"FlateDecode" | b"Fl" => return self.inflater.inflate(num, input, None),
+                b"ASCIIHexDecode" | b"AHx" => {
+                    self.work.bytes(input.len())?;
+                    ascii_hex(input).ok_or(PdfError::Stream {
+                        num,
+                        what: "bad ASCIIHex data",
+                    })?
+                }
+                b"ASCII85Decode" | b"A85" => {
+                    self.work.bytes(input.len())?;
+                    ascii85(input).ok_or(PdfError::Stream {
+                        num,
+                        what: "bad ASCII85 data",
+                    })?
+                }
+                b"FlateDecode" | b"Fl" => {
+                    return self.inflater.inflate(num, input, None);
+                }
                 _ => return Ok(()),
             });
         }
@@ -816,6 +1063,7 @@ impl<'a> Document<'a> {
             .filter_map(|(&num, e)| matches!(e, Entry::Compressed { .. }).then_some((num, 0)))
             .collect();
         for (num, generation) in compressed {
+            self.work.charge(COST_ENTRY)?;
             if self.resolve(num, generation, 0)? == Shape::Missing {
                 return Err(PdfError::XrefEntry {
                     num,
@@ -888,6 +1136,51 @@ fn shape_of(value: &Obj<'_>, is_stream: bool) -> Shape {
         },
         _ => Shape::Other,
     }
+}
+
+/// ISO 32000-2 Table 6, and the abbreviations of Table 94 (for inline images;
+/// readers accept them on streams too).
+const STANDARD_FILTERS: &[&[u8]] = &[
+    b"ASCIIHexDecode",
+    b"ASCII85Decode",
+    b"LZWDecode",
+    b"FlateDecode",
+    b"RunLengthDecode",
+    b"CCITTFaxDecode",
+    b"JBIG2Decode",
+    b"DCTDecode",
+    b"JPXDecode",
+    b"Crypt",
+    b"AHx",
+    b"A85",
+    b"LZW",
+    b"Fl",
+    b"RL",
+    b"CCF",
+    b"DCT",
+];
+
+/// The stream's filter chain: a name or an array of names, each a standard
+/// filter (a reader drops a stream whose filter it does not know). An
+/// indirect `/Filter` is not followed.
+fn filter_names<'d>(num: u32, dict: &'d Dict<'_>) -> Result<Vec<&'d [u8]>, PdfError> {
+    let bad = |what| PdfError::Stream { num, what };
+    let names: Vec<&[u8]> = match dict.get(b"Filter") {
+        Some(Obj::Name(n)) => vec![n.as_ref()],
+        Some(Obj::Array(a)) => a
+            .iter()
+            .map(|f| match f {
+                Obj::Name(n) => Ok(n.as_ref()),
+                _ => Err(bad("/Filter array holds a non-name")),
+            })
+            .collect::<Result<_, _>>()?,
+        None | Some(Obj::Null | Obj::Ref(..)) => Vec::new(),
+        Some(_) => return Err(bad("/Filter is not a name or an array")),
+    };
+    if names.iter().any(|n| !STANDARD_FILTERS.contains(n)) {
+        return Err(bad("unknown filter"));
+    }
+    Ok(names)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1029,7 +1322,7 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 }
 
 /// Inflates Flate streams into a fixed scratch buffer, charging every output
-/// byte against the document's budget.
+/// byte against the document's inflate cap (`Limits::max_inflated_bytes`).
 struct Inflater {
     /// One zlib state reused (reset) for every stream: allocating it is a
     /// large part of the cost of checking a small stream.
@@ -1039,21 +1332,22 @@ struct Inflater {
 }
 
 impl Inflater {
-    fn new() -> Self {
+    fn new(max_inflated_bytes: u64) -> Self {
         Inflater {
             z: Decompress::new(true),
             scratch: vec![0; 32 * 1024],
-            budget: MAX_INFLATED_BYTES,
+            budget: max_inflated_bytes,
         }
     }
 
     /// The zlib stream must end (checksum included) inside `data`; only
-    /// whitespace may follow it. Output is appended to `keep` if given.
+    /// whitespace may follow it. Output is appended to `keep`'s buffer if
+    /// given, up to its cap.
     fn inflate(
         &mut self,
         num: u32,
         data: &[u8],
-        mut keep: Option<&mut Vec<u8>>,
+        mut keep: Option<(&mut Vec<u8>, usize)>,
     ) -> Result<(), PdfError> {
         let bad = |what| PdfError::Stream { num, what };
         let z = &mut self.z;
@@ -1071,8 +1365,8 @@ impl Inflater {
                 .budget
                 .checked_sub(produced as u64)
                 .ok_or(PdfError::Limit("too many inflated bytes"))?;
-            if let Some(kept) = keep.as_deref_mut() {
-                if kept.len() + produced > MAX_KEPT_STREAM_BYTES {
+            if let Some((kept, cap)) = keep.as_mut() {
+                if kept.len() + produced > *cap {
                     return Err(PdfError::Limit("xref or object stream too large"));
                 }
                 kept.extend_from_slice(self.scratch.get(..produced).unwrap_or_default());
@@ -1239,25 +1533,69 @@ impl<'a> Lexer<'a> {
     }
 }
 
-fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static str> {
-    parse_value(lx, depth, true)
+/// Why a value did not parse: bad syntax (`pdf_object`) or the work budget
+/// or the kept-values cap ran out (`pdf_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParseFail {
+    Syntax(&'static str),
+    Limit(&'static str),
 }
 
-/// Parses one object. With `keep` false the syntax is checked just the same
-/// but arrays and dictionaries come back empty: checking every object of a
-/// file that way allocates nothing.
-fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'a>, &'static str> {
-    if depth > MAX_NESTING {
-        return Err("objects nested too deeply");
+impl ParseFail {
+    fn into_pdf_error(self, syntax: impl FnOnce(&'static str) -> PdfError) -> PdfError {
+        match self {
+            ParseFail::Syntax(what) => syntax(what),
+            ParseFail::Limit(what) => PdfError::Limit(what),
+        }
     }
+}
+
+impl From<&'static str> for ParseFail {
+    fn from(what: &'static str) -> Self {
+        ParseFail::Syntax(what)
+    }
+}
+
+/// What a parse stores. Every value's syntax is checked either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing: arrays and dictionaries come back empty.
+    No,
+    /// Dictionaries keep the values of `KEPT_KEYS`; arrays are not stored.
+    Keys,
+    /// A value under a kept key: arrays keep their items, dictionaries their
+    /// kept keys.
+    Yes,
+}
+
+/// Parses one top-level object, charging the work budget for every value
+/// and capping the values stored at `MAX_KEPT_VALUES`.
+fn parse_top<'a>(lx: &mut Lexer<'a>, keep: Keep, work: &mut Work) -> Result<Obj<'a>, ParseFail> {
+    work.kept_values_left = MAX_KEPT_VALUES;
+    parse_value(lx, 0, keep, work)
+}
+
+fn parse_value<'a>(
+    lx: &mut Lexer<'a>,
+    depth: usize,
+    keep: Keep,
+    work: &mut Work,
+) -> Result<Obj<'a>, ParseFail> {
+    if depth > MAX_NESTING {
+        return Err("objects nested too deeply".into());
+    }
+    work.units_left = work
+        .units_left
+        .checked_sub(COST_VALUE)
+        .ok_or(ParseFail::Limit("work budget exhausted"))?;
     lx.skip_ws();
     let Some(b) = lx.peek() else {
-        return Err("unexpected end of data");
+        return Err("unexpected end of data".into());
     };
     match b {
         b'/' => {
             lx.pos += 1;
-            parse_name(lx).map(Obj::Name)
+            Ok(Obj::Name(parse_name(lx)?))
         }
         b'<' if lx.buf.get(lx.pos + 1) == Some(&b'<') => {
             lx.pos += 2;
@@ -1268,11 +1606,17 @@ fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'
                     return Ok(Obj::Dict(Dict(entries)));
                 }
                 if !lx.eat(b"/") {
-                    return Err("dictionary key is not a name");
+                    return Err("dictionary key is not a name".into());
                 }
                 let key = parse_name(lx)?;
-                let value = parse_value(lx, depth + 1, keep)?;
-                if keep {
+                let child = if keep != Keep::No && KEPT_KEYS.contains(&key.as_ref()) {
+                    Keep::Yes
+                } else {
+                    Keep::No
+                };
+                let value = parse_value(lx, depth + 1, child, work)?;
+                if child == Keep::Yes {
+                    store(work)?;
                     entries.push((key, value));
                 }
             }
@@ -1286,8 +1630,8 @@ fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'
                         return Ok(Obj::Str);
                     }
                     Some(c) if c.is_ascii_hexdigit() || is_ws(c) => lx.pos += 1,
-                    Some(_) => return Err("bad hex string"),
-                    None => return Err("unterminated hex string"),
+                    Some(_) => return Err("bad hex string".into()),
+                    None => return Err("unterminated hex string".into()),
                 }
             }
         }
@@ -1310,35 +1654,50 @@ fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'
                 }
                 i += 1;
             }
-            Err("unterminated string")
+            Err("unterminated string".into())
         }
         b'[' => {
             lx.pos += 1;
             let mut items = Vec::new();
+            let child = if keep == Keep::Yes {
+                Keep::Yes
+            } else {
+                Keep::No
+            };
             loop {
                 lx.skip_ws();
                 if lx.eat(b"]") {
                     return Ok(Obj::Array(items));
                 }
-                let item = parse_value(lx, depth + 1, keep)?;
-                if keep {
+                let item = parse_value(lx, depth + 1, child, work)?;
+                if child == Keep::Yes {
+                    store(work)?;
                     items.push(item);
                 }
             }
         }
-        b'+' | b'-' | b'.' | b'0'..=b'9' => parse_number(lx),
+        b'+' | b'-' | b'.' | b'0'..=b'9' => Ok(parse_number(lx)?),
         _ => {
             let word_len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
             let word = &lx.rest()[..word_len];
             let obj = match word {
                 b"true" | b"false" => Obj::Bool,
                 b"null" => Obj::Null,
-                _ => return Err("unexpected token"),
+                _ => return Err("unexpected token".into()),
             };
             lx.pos += word_len;
             Ok(obj)
         }
     }
+}
+
+/// Counts one stored value against the per-object cap.
+fn store(work: &mut Work) -> Result<(), ParseFail> {
+    work.kept_values_left = work
+        .kept_values_left
+        .checked_sub(1)
+        .ok_or(ParseFail::Limit("too many values kept for one object"))?;
+    Ok(())
 }
 
 /// A name after its `/`, with `#xx` escapes decoded.
@@ -1413,24 +1772,57 @@ fn parse_number<'a>(lx: &mut Lexer<'a>) -> Result<Obj<'a>, &'static str> {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Obj<'_>, &'static str> {
-        parse_obj(&mut Lexer::new(s.as_bytes(), 0), 0)
+    fn parse(s: &str) -> Result<Obj<'_>, ParseFail> {
+        parse_top(
+            &mut Lexer::new(s.as_bytes(), 0),
+            Keep::Keys,
+            &mut Work::new(1 << 20),
+        )
     }
 
     #[test]
     fn parses_nested_objects_and_references() {
-        let obj = parse("<< /Type /Cat#61log /Kids [1 0 R 2 0 R] /N -3 /S (a(b)c\\)) /H <0aF> >>")
-            .unwrap();
+        let obj = parse(
+            "<< /Type /Cat#61log /Index [1 0 R 2 0 R] /N -3 /S (a(b)c\\)) /H <0aF> \
+             /DecodeParms [<< /Columns 4 /Other [1] >>] >>",
+        )
+        .unwrap();
         let Obj::Dict(d) = obj else {
             panic!("not a dict")
         };
         assert_eq!(d.name(b"Type"), Some(&b"Catalog"[..]));
         assert_eq!(
-            d.get(b"Kids"),
+            d.get(b"Index"),
             Some(&Obj::Array(vec![Obj::Ref(1, 0), Obj::Ref(2, 0)]))
         );
         assert_eq!(d.get(b"N"), Some(&Obj::Int(-3)));
-        assert_eq!(d.get(b"S"), Some(&Obj::Str));
+        let params = Dict(vec![(Cow::Borrowed(&b"Columns"[..]), Obj::Int(4))]);
+        assert_eq!(
+            d.get(b"DecodeParms"),
+            Some(&Obj::Array(vec![Obj::Dict(params)]))
+        );
+        // Values under keys no check reads are parsed but not stored.
+        assert_eq!(d.get(b"S"), None);
+        assert_eq!(d.get(b"H"), None);
+    }
+
+    #[test]
+    fn parsing_charges_the_work_budget() {
+        let names = format!("[{}]", "/ ".repeat(1000));
+        let mut lx = Lexer::new(names.as_bytes(), 0);
+        let mut work = Work::new(0);
+        work.units_left = 500 * COST_VALUE;
+        assert!(Work::new(0).units_left >= MIN_WORK_UNITS);
+        assert_eq!(
+            parse_top(&mut lx, Keep::Keys, &mut work),
+            Err(ParseFail::Limit("work budget exhausted"))
+        );
+        let mut lx = Lexer::new(names.as_bytes(), 0);
+        let mut work = Work::new(1 << 20);
+        assert_eq!(
+            parse_top(&mut lx, Keep::Keys, &mut work),
+            Ok(Obj::Array(vec![]))
+        );
     }
 
     #[test]
@@ -1448,7 +1840,10 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         let deep = "[".repeat(MAX_NESTING + 5);
-        assert_eq!(parse(&deep), Err("objects nested too deeply"));
+        assert_eq!(
+            parse(&deep),
+            Err(ParseFail::Syntax("objects nested too deeply"))
+        );
     }
 
     #[test]

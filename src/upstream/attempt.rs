@@ -10,7 +10,7 @@ use http::{HeaderMap, StatusCode, header};
 use super::breaker::Verdict;
 use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
-use crate::document::{self, DocumentType, Rejection};
+use crate::document::{self, DocumentType, Limits, Rejection};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
 #[derive(Debug)]
@@ -161,6 +161,7 @@ pub struct AttemptContext<'a> {
     pub url: &'a str,
     pub headers: &'a HeaderMap,
     pub max_document_size: u64,
+    pub validation_limits: &'a Limits,
     pub byte_budget: &'a ByteBudget,
 }
 
@@ -237,7 +238,8 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
     }
 
     let bytes = body.freeze();
-    let doc_type = document::validate(&bytes).map_err(AttemptError::Invalid)?;
+    let doc_type =
+        document::validate_with(&bytes, ctx.validation_limits).map_err(AttemptError::Invalid)?;
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
             request_id = crate::request_id::current(),

@@ -34,6 +34,7 @@ use single_flight::SingleFlight;
 use throttle::{Throttle, ThrottleSettings};
 
 use crate::config::Config;
+use crate::document::Limits;
 use crate::metrics as m;
 
 /// Idle upstream connections kept for reuse. Each holds read buffers sized
@@ -66,6 +67,7 @@ pub struct Upstream {
     max_attempts: u32,
     backoff: Duration,
     max_document_size: u64,
+    validation_limits: Limits,
     breaker: CircuitBreaker,
     throttle: Throttle,
     retry_budget: RetryBudget,
@@ -101,6 +103,7 @@ impl Upstream {
             max_attempts: config.max_attempts,
             backoff: config.retry_backoff,
             max_document_size: config.max_document_size,
+            validation_limits: config.validation_limits(),
             breaker,
             throttle: Throttle::new(ThrottleSettings {
                 k: config.throttle_k,
@@ -158,6 +161,7 @@ impl Upstream {
             url: &url,
             headers: &headers,
             max_document_size: self.max_document_size,
+            validation_limits: &self.validation_limits,
             byte_budget: &self.byte_budget,
         };
         let attempts = AtomicU32::new(0);

@@ -3,6 +3,7 @@
 //! files drift from it (`REGENERATE=1 cargo test -p dummy-pdf-or-png` rewrites them).
 
 pub mod generate;
+pub mod hostile;
 
 /// A one-page PDF 1.4 (~13 KB) with Flate streams and a classic xref table.
 pub const PDF: &[u8] = include_bytes!("../../documents/sample.pdf");
