@@ -120,6 +120,11 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_PNG_IMAGE_SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_png_image_size: u64,
 
+    /// Encrypted PDFs that need a password, which can be verified by structure
+    /// only: serve them (the served-documents metric says `verification="structure"`) or refuse them.
+    #[arg(long, env = "DOCPROXY_ENCRYPTED_PDF", value_enum, default_value_t = crate::document::EncryptedPdf::Serve)]
+    pub encrypted_pdf: crate::document::EncryptedPdf,
+
     /// Requests for documents handled at once; beyond it they are answered 503 at once.
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
@@ -161,6 +166,7 @@ impl Config {
         crate::document::Limits {
             max_inflated_bytes: self.max_inflated_size,
             max_png_image_bytes: self.max_png_image_size,
+            encrypted_pdf: self.encrypted_pdf,
         }
     }
 

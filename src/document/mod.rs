@@ -8,7 +8,6 @@ pub mod content;
 pub mod filters;
 mod pdf;
 mod png;
-#[allow(dead_code)] // wired into pdf.rs once the validators branch lands
 mod security;
 
 pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
@@ -25,6 +24,46 @@ pub struct Limits {
     /// Decoded scanline bytes of one PNG image, checked at IHDR before any
     /// inflating.
     pub max_png_image_bytes: u64,
+    /// What to do with an encrypted PDF that needs a password to open.
+    pub encrypted_pdf: EncryptedPdf,
+}
+
+/// `--encrypted-pdf`: an encrypted PDF that opens without a password is
+/// decrypted and fully verified either way; one that needs a password can
+/// only be verified by structure, and is served (`Serve`) or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EncryptedPdf {
+    #[default]
+    Serve,
+    Refuse,
+}
+
+/// How much of a served document was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Every check in docs/VALIDATION.md ran on the whole document.
+    Full,
+    /// An encrypted PDF that needs a password: its structure was checked
+    /// (header, cross-reference sections, every object's framing, stream
+    /// lengths, the encryption dictionary), its stream contents could not be.
+    Structure,
+}
+
+impl Verification {
+    /// The `verification` label of the served-documents metric and log field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Full => "full",
+            Verification::Structure => "structure",
+        }
+    }
+}
+
+/// What validation proved about a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub doc_type: DocumentType,
+    pub verification: Verification,
 }
 
 impl Limits {
@@ -38,6 +77,7 @@ impl Default for Limits {
         Limits {
             max_inflated_bytes: Self::DEFAULT_CAP,
             max_png_image_bytes: Self::DEFAULT_CAP,
+            encrypted_pdf: EncryptedPdf::Serve,
         }
     }
 }
@@ -118,20 +158,25 @@ impl Rejection {
 /// Decides the type from the leading bytes, then validates the whole
 /// structure, under the default [`Limits`].
 pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
-    validate_with(bytes, &Limits::default())
+    validate_with(bytes, &Limits::default()).map(|verdict| verdict.doc_type)
 }
 
 /// [`validate`] under the given caps.
-pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<DocumentType, Rejection> {
+pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<Verdict, Rejection> {
     if bytes.is_empty() {
         return Err(Rejection::Empty);
     }
     if bytes.starts_with(png::SIGNATURE) {
         validate_png_with(bytes, limits)?;
-        Ok(DocumentType::Png)
+        Ok(Verdict {
+            doc_type: DocumentType::Png,
+            verification: Verification::Full,
+        })
     } else if pdf::header_offset(bytes).is_some() {
-        validate_pdf_with(bytes, limits)?;
-        Ok(DocumentType::Pdf)
+        Ok(Verdict {
+            doc_type: DocumentType::Pdf,
+            verification: validate_pdf_with(bytes, limits)?,
+        })
     } else {
         Err(Rejection::UnknownFormat)
     }

@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use super::Limits;
+use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
+use super::{EncryptedPdf, Limits, Verification};
 
 /// Work units one validation may spend per body byte. A unit is about what
 /// lexing one byte costs; see the `COST_*` prices below.
@@ -81,6 +82,23 @@ const KEPT_KEYS: &[&[u8]] = &[
     b"Encrypt",
     b"N",
     b"First",
+    // The trailer's file identifier and the standard security handler's
+    // encryption dictionary (security.rs): strings and flags, all small.
+    b"ID",
+    b"V",
+    b"R",
+    b"O",
+    b"U",
+    b"OE",
+    b"UE",
+    b"P",
+    b"EncryptMetadata",
+    b"CF",
+    b"StmF",
+    // The crypt filter every producer names in /CF (ISO 32000-2 §7.6.6);
+    // another name leaves the document verified by structure only.
+    b"StdCF",
+    b"CFM",
 ];
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -109,8 +127,10 @@ pub enum PdfError {
     Stream { num: u32, what: &'static str },
     #[error("truncated: {0}")]
     Truncated(&'static str),
-    #[error("encrypted documents cannot be verified")]
+    #[error("encrypted, needs a password, and --encrypted-pdf is refuse")]
     Encrypted,
+    #[error("bad encryption dictionary: {0}")]
+    Encryption(&'static str),
     #[error("limit exceeded: {0}")]
     Limit(&'static str),
 }
@@ -128,7 +148,7 @@ impl PdfError {
             PdfError::Object { .. } => "pdf_object",
             PdfError::Stream { .. } => "pdf_stream",
             PdfError::Truncated(_) => "pdf_truncated",
-            PdfError::Encrypted => "pdf_encrypted",
+            PdfError::Encrypted | PdfError::Encryption(_) => "pdf_encrypted",
             PdfError::Limit(_) => "pdf_limit",
         }
     }
@@ -155,6 +175,7 @@ impl PdfError {
             PdfError::Stream { num: 0, what: "" },
             PdfError::Truncated(""),
             PdfError::Encrypted,
+            PdfError::Encryption(""),
             PdfError::Limit(""),
         ]
     }
@@ -174,7 +195,7 @@ pub(crate) fn header_offset(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Validates a complete PDF file with the default [`Limits`].
-pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
+pub fn validate_pdf(bytes: &[u8]) -> Result<Verification, PdfError> {
     validate_pdf_with(bytes, &Limits::default())
 }
 
@@ -185,7 +206,7 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
 /// every reader counts them), and after the final `%%EOF` only whitespace,
 /// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
 /// a cut-off incremental update.
-pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> {
+pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, PdfError> {
     let start =
         header_offset(bytes).ok_or(PdfError::Header("no %PDF- in the first 1,024 bytes"))?;
     let bytes = bytes.get(start..).unwrap_or_default();
@@ -194,14 +215,13 @@ pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> 
     let startxref = startxref(bytes, eof)?;
     let mut doc = Document::new(bytes, limits);
     let trailer = doc.read_xref_chain(startxref)?;
-    if trailer.encrypted {
-        return Err(PdfError::Encrypted);
-    }
+    let verification = doc.open_encryption(&trailer, limits)?;
     let (root_num, root_gen) = trailer
         .root
         .ok_or(PdfError::Trailer("no /Root reference"))?;
     match doc.resolve(root_num, root_gen, 0)? {
-        Shape::Dict { catalog: true } => {}
+        // In an object stream of a document that needs a password.
+        Shape::Dict { catalog: true } | Shape::Sealed => {}
         Shape::Dict { catalog: false } => {
             return Err(PdfError::Root("/Root is not /Type /Catalog"));
         }
@@ -209,7 +229,8 @@ pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<(), PdfError> 
         _ => return Err(PdfError::Root("/Root is not a dictionary")),
     }
     doc.check_in_use_objects()?;
-    doc.check_compressed_entries()
+    doc.check_compressed_entries()?;
+    Ok(verification)
 }
 
 /// The budget one validation spends: work units and table slots, both fixed
@@ -348,15 +369,127 @@ enum Entry {
 enum Shape {
     Missing,
     Int(i64),
-    Dict { catalog: bool },
+    Dict {
+        catalog: bool,
+    },
     Stream,
     Other,
+    /// Held in an object stream that cannot be decrypted without a password.
+    Sealed,
 }
 
 #[derive(Default)]
-struct TrailerInfo {
+struct TrailerInfo<'a> {
     root: Option<(u32, u16)>,
-    encrypted: bool,
+    /// The newest trailer's `/Encrypt` (a reference, or rarely the dictionary).
+    encrypt: Option<Obj<'a>>,
+    /// The first string of the newest `/ID`, as bytes.
+    file_id: Option<Vec<u8>>,
+}
+
+/// How stream data is to be read, from the trailer's `/Encrypt`.
+enum Crypt {
+    Plain,
+    /// Opened with the empty user password: streams are decrypted, then checked.
+    Decrypt {
+        key: FileKey,
+        encrypt_metadata: bool,
+    },
+    /// A real password is needed: stream data and object streams are opaque,
+    /// so only the structure around them is checked.
+    Sealed,
+}
+
+/// The standard security handler's entries of an `/Encrypt` dictionary,
+/// strings decoded (ISO 32000-2 §7.6.4, Table 21 and Table 27).
+struct EncryptParams {
+    revision: u8,
+    key_len: usize,
+    owner: Vec<u8>,
+    user: Vec<u8>,
+    user_encrypted_key: Option<Vec<u8>>,
+    permissions: i32,
+    encrypt_metadata: bool,
+    streams: Method,
+}
+
+impl EncryptParams {
+    /// `None` when docproxy cannot try the empty password: another security
+    /// handler (public-key ones need a certificate), or streams encrypted by
+    /// a crypt filter not named `/StdCF`.
+    fn read(dict: &Dict<'_>) -> Result<Option<Self>, PdfError> {
+        let bad = PdfError::Encryption;
+        match dict.name(b"Filter") {
+            Some(b"Standard") => {}
+            Some(_) => return Ok(None),
+            None => return Err(bad("no security handler /Filter")),
+        }
+        let int = |key: &[u8]| match dict.get(key) {
+            Some(Obj::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let string = |key: &[u8]| match dict.get(key) {
+            Some(Obj::Str(raw)) => Some(string_bytes(raw)),
+            _ => None,
+        };
+        let version = int(b"V").ok_or(bad("no /V"))?;
+        let revision = int(b"R")
+            .and_then(|r| u8::try_from(r).ok())
+            .ok_or(bad("no /R"))?;
+        let bits = int(b"Length").unwrap_or(40);
+        let (streams, key_len) = match version {
+            1 => (Method::Rc4, 5),
+            2 | 3 => (Method::Rc4, usize::try_from(bits / 8).unwrap_or(0)),
+            4 | 5 => {
+                let method = match dict.name(b"StmF") {
+                    None | Some(b"Identity") => Method::Identity,
+                    Some(b"StdCF") => {
+                        let Some(Obj::Dict(filters)) = dict.get(b"CF") else {
+                            return Err(bad("/StmF names a crypt filter /CF lacks"));
+                        };
+                        let Some(Obj::Dict(filter)) = filters.get(b"StdCF") else {
+                            return Err(bad("/StmF names a crypt filter /CF lacks"));
+                        };
+                        match filter.name(b"CFM") {
+                            None | Some(b"None") => Method::Identity,
+                            Some(b"V2") => Method::Rc4,
+                            Some(b"AESV2") => Method::AesV2,
+                            Some(b"AESV3") => Method::AesV3,
+                            Some(_) => return Err(bad("unknown crypt filter method")),
+                        }
+                    }
+                    Some(_) => return Ok(None),
+                };
+                (method, if version == 4 { 16 } else { 32 })
+            }
+            _ => return Err(bad("unsupported /V")),
+        };
+        Ok(Some(EncryptParams {
+            revision,
+            key_len,
+            owner: string(b"O").ok_or(bad("no /O string"))?,
+            user: string(b"U").ok_or(bad("no /U string"))?,
+            user_encrypted_key: string(b"UE"),
+            // A 32-bit field some writers print unsigned.
+            permissions: int(b"P").ok_or(bad("no /P"))? as i32,
+            encrypt_metadata: !matches!(dict.get(b"EncryptMetadata"), Some(Obj::Bool(false))),
+            streams,
+        }))
+    }
+
+    fn security<'s>(&'s self, file_id: &'s [u8]) -> StandardSecurity<'s> {
+        StandardSecurity {
+            revision: self.revision,
+            key_len: self.key_len,
+            owner: &self.owner,
+            user: &self.user,
+            user_encrypted_key: self.user_encrypted_key.as_deref(),
+            permissions: self.permissions,
+            encrypt_metadata: self.encrypt_metadata,
+            streams: self.streams,
+            file_id,
+        }
+    }
 }
 
 /// An indirect object read from its xref offset, framing checked.
@@ -391,6 +524,7 @@ struct Document<'a> {
     /// Decoded object streams: the object numbers and shapes they hold, in order.
     object_streams: HashMap<u32, Vec<(u32, Shape)>>,
     inflater: Inflater,
+    crypt: Crypt,
 }
 
 impl<'a> Document<'a> {
@@ -404,12 +538,13 @@ impl<'a> Document<'a> {
             shapes: HashMap::new(),
             object_streams: HashMap::new(),
             inflater: Inflater::new(limits.max_inflated_bytes),
+            crypt: Crypt::Plain,
         }
     }
 
     /// Reads the section at `start` and every section it chains to, newest
     /// first, so the first entry seen for an object number wins.
-    fn read_xref_chain(&mut self, start: usize) -> Result<TrailerInfo, PdfError> {
+    fn read_xref_chain(&mut self, start: usize) -> Result<TrailerInfo<'a>, PdfError> {
         let mut info = TrailerInfo::default();
         let mut visited = HashSet::new();
         let mut next = Some(start);
@@ -470,7 +605,17 @@ impl<'a> Document<'a> {
                     None => {}
                 }
             }
-            info.encrypted |= trailer.get(b"Encrypt").is_some_and(|e| *e != Obj::Null);
+            if newest {
+                info.encrypt = trailer
+                    .get(b"Encrypt")
+                    .filter(|e| **e != Obj::Null)
+                    .cloned();
+                if let Some(Obj::Array(id)) = trailer.get(b"ID")
+                    && let Some(Obj::Str(first)) = id.first()
+                {
+                    info.file_id = Some(string_bytes(first));
+                }
+            }
             next = match trailer.get(b"Prev") {
                 None => None,
                 Some(prev) => {
@@ -779,6 +924,9 @@ impl<'a> Document<'a> {
                 if generation != 0 {
                     return Ok(Shape::Missing);
                 }
+                if matches!(self.crypt, Crypt::Sealed) {
+                    return Ok(Shape::Sealed);
+                }
                 let objects = self.object_stream(stream, depth + 1)?;
                 match objects.get(index as usize) {
                     Some(&(n, shape)) if n == num => Ok(shape),
@@ -804,7 +952,7 @@ impl<'a> Document<'a> {
                 });
             };
             let loaded = self.load(offset, num, generation, depth)?;
-            let objects = self.parse_object_stream(num, offset, loaded)?;
+            let objects = self.parse_object_stream(num, generation, offset, loaded)?;
             self.object_streams.insert(num, objects);
         }
         Ok(self
@@ -817,6 +965,7 @@ impl<'a> Document<'a> {
     fn parse_object_stream(
         &mut self,
         num: u32,
+        generation: u16,
         offset: usize,
         loaded: Loaded<'a>,
     ) -> Result<Vec<(u32, Shape)>, PdfError> {
@@ -827,7 +976,10 @@ impl<'a> Document<'a> {
         if dict.name(b"Type") != Some(b"ObjStm") {
             return Err(bad("object stream is not /Type /ObjStm"));
         }
-        let decoded = self.decode_kept(num, &dict, data)?;
+        let data = self
+            .stream_data(num, generation, &dict, data)?
+            .ok_or(bad("object stream of a sealed document"))?;
+        let decoded = self.decode_kept(num, &dict, &data)?;
         let (Some(Obj::Int(count)), Some(Obj::Int(first))) = (dict.get(b"N"), dict.get(b"First"))
         else {
             return Err(bad("object stream without /N and /First"));
@@ -994,10 +1146,13 @@ impl<'a> Document<'a> {
             if dict.name(b"Type") == Some(b"ObjStm")
                 && self.xref.get(&num) == Some(&Entry::InUse { offset, generation })
             {
-                // Decoding it inflates it and parses every object inside.
-                self.object_stream(num, 0)?;
+                // Decoding it inflates it and parses every object inside;
+                // sealed, it is framed like any stream and stays opaque.
+                if !matches!(self.crypt, Crypt::Sealed) {
+                    self.object_stream(num, 0)?;
+                }
             } else {
-                self.check_stream_data(num, dict, data)?;
+                self.check_stream_data(num, generation, dict, data)?;
             }
         }
         for (start, _, _) in sections {
@@ -1019,10 +1174,15 @@ impl<'a> Document<'a> {
     fn check_stream_data(
         &mut self,
         num: u32,
+        generation: u16,
         dict: &Dict<'_>,
-        data: &[u8],
+        data: &'a [u8],
     ) -> Result<(), PdfError> {
         let filters = filter_names(num, dict)?;
+        let Some(data) = self.stream_data(num, generation, dict, data)? else {
+            return Ok(());
+        };
+        let data = data.as_ref();
         if data.is_empty() {
             // `/Length 0` is an empty stream whatever its filters (pikepdf's
             // blank pages); readers decode it to nothing.
@@ -1053,6 +1213,101 @@ impl<'a> Document<'a> {
             });
         }
         Ok(())
+    }
+
+    /// Reads the trailer's `/Encrypt` and tries the empty user password: the
+    /// document is then fully verified with its streams decrypted, or sealed
+    /// (verified by structure only, or refused under `--encrypted-pdf refuse`).
+    fn open_encryption(
+        &mut self,
+        trailer: &TrailerInfo<'a>,
+        limits: &Limits,
+    ) -> Result<Verification, PdfError> {
+        let bad = PdfError::Encryption;
+        let dict = match trailer.encrypt.as_ref() {
+            None => return Ok(Verification::Full),
+            Some(Obj::Dict(dict)) => dict.clone(),
+            Some(&Obj::Ref(num, generation)) => match self.xref.get(&num).copied() {
+                // Strings in it are not encrypted, so it is never in an object stream.
+                Some(Entry::InUse {
+                    offset,
+                    generation: g,
+                }) if g == generation => match self.load(offset, num, g, 0)?.value {
+                    Obj::Dict(dict) => dict,
+                    _ => return Err(bad("/Encrypt is not a dictionary")),
+                },
+                _ => return Err(bad("/Encrypt is not an uncompressed object in use")),
+            },
+            Some(_) => return Err(bad("/Encrypt is not a dictionary")),
+        };
+        let file_id = trailer.file_id.as_deref().unwrap_or_default();
+        self.crypt = match EncryptParams::read(&dict)? {
+            None => Crypt::Sealed,
+            Some(params) => {
+                let security = params.security(file_id);
+                match security.open().map_err(|e| match e {
+                    SecurityError::Revision(_) => bad("unsupported security handler revision"),
+                    SecurityError::Dictionary(what) | SecurityError::Stream(what) => bad(what),
+                })? {
+                    Opening::Decrypt(key) => Crypt::Decrypt {
+                        key,
+                        encrypt_metadata: params.encrypt_metadata,
+                    },
+                    Opening::NeedsPassword => Crypt::Sealed,
+                }
+            }
+        };
+        match self.crypt {
+            Crypt::Sealed if limits.encrypted_pdf == EncryptedPdf::Refuse => {
+                Err(PdfError::Encrypted)
+            }
+            Crypt::Sealed => Ok(Verification::Structure),
+            Crypt::Plain | Crypt::Decrypt { .. } => Ok(Verification::Full),
+        }
+    }
+
+    /// A stream's data as its filters see it: decrypted when the document is
+    /// (§7.6.2: except xref streams, and metadata under `/EncryptMetadata
+    /// false`). `None` when it cannot be read: the document is sealed, or the
+    /// stream names its own `/Crypt` filter.
+    fn stream_data(
+        &mut self,
+        num: u32,
+        generation: u16,
+        dict: &Dict<'_>,
+        data: &'a [u8],
+    ) -> Result<Option<Cow<'a, [u8]>>, PdfError> {
+        let exempt = match dict.name(b"Type") {
+            Some(b"XRef") => true,
+            Some(b"Metadata") => matches!(
+                self.crypt,
+                Crypt::Decrypt {
+                    encrypt_metadata: false,
+                    ..
+                }
+            ),
+            _ => false,
+        };
+        if matches!(self.crypt, Crypt::Plain) || exempt {
+            return Ok(Some(Cow::Borrowed(data)));
+        }
+        if filter_names(num, dict)?.contains(&b"Crypt".as_slice()) {
+            return Ok(None);
+        }
+        self.work.bytes(data.len())?;
+        match &self.crypt {
+            Crypt::Decrypt { key, .. } => key
+                .decrypt_stream(num, generation, data)
+                .map(|plain| Some(Cow::Owned(plain)))
+                .map_err(|e| PdfError::Stream {
+                    num,
+                    what: match e {
+                        SecurityError::Stream(what) => what,
+                        _ => "cannot be decrypted",
+                    },
+                }),
+            Crypt::Sealed | Crypt::Plain => Ok(None),
+        }
     }
 
     /// Every compressed entry must name an object its object stream holds.
@@ -1427,11 +1682,12 @@ fn is_regular(b: u8) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Obj<'a> {
     Null,
-    Bool,
+    Bool(bool),
     Int(i64),
     Real,
     Name(Cow<'a, [u8]>),
-    Str,
+    /// A string token as written, delimiters included (see `string_bytes`).
+    Str(&'a [u8]),
     Array(Vec<Obj<'a>>),
     Dict(Dict<'a>),
     Ref(u32, u16),
@@ -1622,12 +1878,13 @@ fn parse_value<'a>(
             }
         }
         b'<' => {
+            let start = lx.pos;
             lx.pos += 1;
             loop {
                 match lx.peek() {
                     Some(b'>') => {
                         lx.pos += 1;
-                        return Ok(Obj::Str);
+                        return Ok(Obj::Str(&lx.buf[start..lx.pos]));
                     }
                     Some(c) if c.is_ascii_hexdigit() || is_ws(c) => lx.pos += 1,
                     Some(_) => return Err("bad hex string".into()),
@@ -1647,7 +1904,7 @@ fn parse_value<'a>(
                         open -= 1;
                         if open == 0 {
                             lx.pos += i + 1;
-                            return Ok(Obj::Str);
+                            return Ok(Obj::Str(&rest[..=i]));
                         }
                     }
                     _ => {}
@@ -1681,7 +1938,8 @@ fn parse_value<'a>(
             let word_len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
             let word = &lx.rest()[..word_len];
             let obj = match word {
-                b"true" | b"false" => Obj::Bool,
+                b"true" => Obj::Bool(true),
+                b"false" => Obj::Bool(false),
                 b"null" => Obj::Null,
                 _ => return Err("unexpected token".into()),
             };
@@ -1698,6 +1956,71 @@ fn store(work: &mut Work) -> Result<(), ParseFail> {
         .checked_sub(1)
         .ok_or(ParseFail::Limit("too many values kept for one object"))?;
     Ok(())
+}
+
+/// The bytes a string token stands for (ISO 32000-2 §7.3.4): a hex string's
+/// digit pairs (an odd last digit is followed by 0), or a literal string's
+/// text with its escapes and end-of-line rules applied. Linear in the token.
+fn string_bytes(raw: &[u8]) -> Vec<u8> {
+    if raw.first() == Some(&b'<') {
+        let digits: Vec<u8> = raw
+            .iter()
+            .filter_map(|&c| (c as char).to_digit(16).map(|d| d as u8))
+            .collect();
+        return digits
+            .chunks(2)
+            .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
+            .collect();
+    }
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while let Some(&c) = inner.get(i) {
+        i += 1;
+        match c {
+            b'\\' => {
+                let Some(&e) = inner.get(i) else { break };
+                i += 1;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'0'..=b'7' => {
+                        let mut value = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match inner.get(i) {
+                                Some(&d @ b'0'..=b'7') => {
+                                    value = value * 8 + u32::from(d - b'0');
+                                    i += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(value as u8);
+                    }
+                    // A backslash before an end of line continues the string.
+                    b'\r' => {
+                        if inner.get(i) == Some(&b'\n') {
+                            i += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    other => out.push(other),
+                }
+            }
+            // Every unescaped end of line reads as a line feed.
+            b'\r' => {
+                if inner.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                out.push(b'\n');
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A name after its `/`, with `#xx` escapes decoded.
@@ -1852,6 +2175,19 @@ mod tests {
         assert_eq!(object_header(buf, 2), Some((12, 0, 10)));
         assert_eq!(object_header(buf, 3), None);
         assert_eq!(object_header(buf, 1), None);
+    }
+
+    #[test]
+    fn string_tokens_decode_to_their_bytes() {
+        assert_eq!(string_bytes(b"<48 65 6c6C6f>"), b"Hello");
+        assert_eq!(string_bytes(b"<123>"), [0x12, 0x30]);
+        assert_eq!(string_bytes(b"()"), b"");
+        assert_eq!(
+            string_bytes(b"(a\\(b\\)\\n\\101\\0053\\\r\nc\r\nd\\q)"),
+            b"a(b)\nA\x053c\ndq"
+        );
+        // Inside a literal, balanced parentheses are kept.
+        assert_eq!(string_bytes(b"(x(y)z)"), b"x(y)z");
     }
 
     #[test]

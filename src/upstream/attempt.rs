@@ -238,8 +238,9 @@ pub async fn fetch_once(ctx: &AttemptContext<'_>) -> Result<Document, FetchError
     }
 
     let bytes = body.freeze();
-    let doc_type =
-        document::validate_with(&bytes, ctx.validation_limits).map_err(AttemptError::Invalid)?;
+    let doc_type = document::validate_with(&bytes, ctx.validation_limits)
+        .map_err(AttemptError::Invalid)?
+        .doc_type;
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
             request_id = crate::request_id::current(),
