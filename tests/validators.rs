@@ -613,14 +613,9 @@ fn filters_outside_the_standard_list_are_refused() {
     assert_eq!(with("[/ASCIIHexDecode /Foo]"), Err("pdf_stream"));
     assert_eq!(with("[/DCTDecode 1]"), Err("pdf_stream"));
     assert_eq!(with("(FlateDecode)"), Err("pdf_stream"));
-    // Standard filters docproxy does not decode are framed only.
-    for filter in [
-        "/DCTDecode",
-        "/JPXDecode",
-        "/CCITTFaxDecode",
-        "/JBIG2Decode",
-        "/DCT",
-    ] {
+    // Standard filters docproxy neither decodes nor checks are framed only
+    // (DCT data is checked as JPEG: dct_data_must_be_jpeg_structure).
+    for filter in ["/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/CCF"] {
         assert_eq!(with(filter), Ok(DocumentType::Pdf), "{filter}");
     }
 }
@@ -1238,4 +1233,118 @@ proptest! {
             prop_assert!(REJECTION_REASONS.contains(&e.reason()));
         }
     }
+}
+
+/// A one-object PDF whose object 2 is a stream with `dict_entries` and `data`.
+fn pdf_with_stream(dict_entries: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let first = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 3 0 R >>\nendobj\n");
+    let second = out.len();
+    out.extend_from_slice(
+        format!(
+            "2 0 obj\n<< /Length {} {dict_entries} >>\nstream\n",
+            data.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let third = out.len();
+    out.extend_from_slice(b"3 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 4\n0000000000 65535 f \n{first:010} 00000 n \n{second:010} 00000 n \n\
+             {third:010} 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The JPEG inside a committed img2pdf fixture (its only DCTDecode stream).
+fn fixture_jpeg() -> Vec<u8> {
+    let pdf = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pdf/img2pdf-jpeg.pdf"),
+    )
+    .unwrap();
+    let start = pdf.windows(2).position(|w| w == [0xFF, 0xD8]).unwrap();
+    let end = pdf.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap() + 2;
+    pdf[start..end].to_vec()
+}
+
+#[test]
+fn dct_data_must_be_jpeg_structure() {
+    let reason = |pdf: &[u8]| validate(pdf).map(|_| ()).map_err(|e| e.reason());
+    let jpeg = fixture_jpeg();
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /DCTDecode", &jpeg)),
+        Ok(())
+    );
+    let garbage: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /DCTDecode", &garbage)),
+        Err("pdf_stream"),
+        "garbage DCT"
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter [/FlateDecode /DCTDecode]",
+            &flate(&jpeg)
+        )),
+        Ok(())
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter [/FlateDecode /DCTDecode]",
+            &flate(&garbage)
+        )),
+        Err("pdf_stream"),
+        "Flate wrapping garbage DCT"
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter /DCTDecode",
+            &jpeg[..jpeg.len() / 2]
+        )),
+        Err("pdf_stream"),
+        "a JPEG cut in half"
+    );
+}
+
+#[test]
+fn lzw_and_run_length_data_must_decode() {
+    let reason = |pdf: &[u8]| validate(pdf).map(|_| ()).map_err(|e| e.reason());
+    let text = b"BT /F1 12 Tf 72 720 Td (LZW, as PDF 1.2 writers made it) Tj ET ".repeat(20);
+    for (early, params) in [(true, ""), (false, "/DecodeParms << /EarlyChange 0 >>")] {
+        let mut encoder = if early {
+            weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        } else {
+            weezl::encode::Encoder::new(weezl::BitOrder::Msb, 8)
+        };
+        let lzw = encoder.encode(&text).unwrap();
+        let dict = format!("/Filter /LZWDecode {params}");
+        assert_eq!(reason(&pdf_with_stream(&dict, &lzw)), Ok(()), "{dict}");
+        let mut damaged = lzw.clone();
+        damaged.truncate(lzw.len() / 2);
+        damaged.extend_from_slice(&[0xFF; 8]);
+        assert_eq!(
+            reason(&pdf_with_stream(&dict, &damaged)),
+            Err("pdf_stream"),
+            "garbage LZW"
+        );
+    }
+    let run_length = [4, b'h', b'e', b'l', b'l', b'o', 253, b'!', 128];
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /RunLengthDecode", &run_length)),
+        Ok(())
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter /RunLengthDecode",
+            &run_length[..3]
+        )),
+        Err("pdf_stream")
+    );
 }

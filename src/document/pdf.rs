@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
+use super::filters::{self, FilterError};
 use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
 use super::{EncryptedPdf, Limits, Verification};
 
@@ -99,6 +100,7 @@ const KEPT_KEYS: &[&[u8]] = &[
     // another name leaves the document verified by structure only.
     b"StdCF",
     b"CFM",
+    b"EarlyChange",
 ];
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -1189,26 +1191,72 @@ impl<'a> Document<'a> {
             return Ok(());
         }
         let mut decoded: Option<Vec<u8>> = None;
-        for filter in filters {
+        for (i, &filter) in filters.iter().enumerate() {
             let input = decoded.as_deref().unwrap_or(data);
+            let last = i + 1 == filters.len();
+            let bad = |what| PdfError::Stream { num, what };
             decoded = Some(match filter {
                 b"ASCIIHexDecode" | b"AHx" => {
                     self.work.bytes(input.len())?;
-                    ascii_hex(input).ok_or(PdfError::Stream {
-                        num,
-                        what: "bad ASCIIHex data",
-                    })?
+                    ascii_hex(input).ok_or(bad("bad ASCIIHex data"))?
                 }
                 b"ASCII85Decode" | b"A85" => {
                     self.work.bytes(input.len())?;
-                    ascii85(input).ok_or(PdfError::Stream {
-                        num,
-                        what: "bad ASCII85 data",
-                    })?
+                    ascii85(input).ok_or(bad("bad ASCII85 data"))?
                 }
-                b"FlateDecode" | b"Fl" => {
+                b"FlateDecode" | b"Fl" if last => {
                     return self.inflater.inflate(num, input, None);
                 }
+                b"FlateDecode" | b"Fl" => {
+                    // A later filter reads the output: keep it, up to the cap
+                    // kept streams have. Past it (never so for the image data
+                    // that follows in practice) the inflate is still checked.
+                    let mut out = Vec::new();
+                    let cap = self.work.kept_stream_cap;
+                    match self.inflater.inflate(num, input, Some((&mut out, cap))) {
+                        Ok(()) => out,
+                        Err(PdfError::Limit(_)) if out.len() <= cap => {
+                            return self.inflater.inflate(num, input, None);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                b"LZWDecode" | b"LZW" => {
+                    self.work.bytes(input.len())?;
+                    let early_change =
+                        !matches!(decode_parm(dict, i, b"EarlyChange"), Some(Obj::Int(0)));
+                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
+                    let cap = if last {
+                        allowance
+                    } else {
+                        allowance.min(self.work.kept_stream_cap)
+                    };
+                    let out = filters::lzw(input, early_change, cap).map_err(|e| match e {
+                        FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
+                        _ => bad("bad LZW data"),
+                    })?;
+                    self.inflater.budget -= out.len() as u64;
+                    out
+                }
+                b"RunLengthDecode" | b"RL" => {
+                    self.work.bytes(input.len())?;
+                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
+                    let out = filters::run_length(input, allowance.min(self.work.kept_stream_cap))
+                        .map_err(|e| match e {
+                            FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
+                            _ => bad("bad RunLength data"),
+                        })?;
+                    self.inflater.budget -= out.len() as u64;
+                    out
+                }
+                b"DCTDecode" | b"DCT" => {
+                    self.work.bytes(input.len())?;
+                    return filters::check_jpeg(input).map_err(|e| match e {
+                        FilterError::Jpeg(what) => bad(what),
+                        _ => bad("bad JPEG data"),
+                    });
+                }
+                // JPX, JBIG2 and CCITT fax data are framed only (VALIDATION.md).
                 _ => return Ok(()),
             });
         }
@@ -1418,6 +1466,20 @@ const STANDARD_FILTERS: &[&[u8]] = &[
 /// The stream's filter chain: a name or an array of names, each a standard
 /// filter (a reader drops a stream whose filter it does not know). An
 /// indirect `/Filter` is not followed.
+/// Entry `key` of the decode parameters of filter number `index`
+/// (`/DecodeParms` is one dictionary or an array aligned with `/Filter`).
+fn decode_parm<'d>(dict: &'d Dict<'_>, index: usize, key: &[u8]) -> Option<&'d Obj<'d>> {
+    let params = match dict.get(b"DecodeParms")? {
+        Obj::Array(a) => a.get(index)?,
+        other if index == 0 => other,
+        _ => return None,
+    };
+    match params {
+        Obj::Dict(p) => p.get(key),
+        _ => None,
+    }
+}
+
 fn filter_names<'d>(num: u32, dict: &'d Dict<'_>) -> Result<Vec<&'d [u8]>, PdfError> {
     let bad = |what| PdfError::Stream { num, what };
     let names: Vec<&[u8]> = match dict.get(b"Filter") {
