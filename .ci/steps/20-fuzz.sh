@@ -28,6 +28,12 @@ seed() {
     validate) cp tests/fixtures/pdf/*.pdf tests/fixtures/png/*.png fuzz/regressions/pdf/* "$corpus/" ;;
     validate_pdf) cp tests/fixtures/pdf/*.pdf fuzz/regressions/pdf/* "$corpus/" ;;
     validate_png) cp tests/fixtures/png/*.png "$corpus/" ;;
+    decoders)
+      # The first byte picks the decoder (fuzz_targets/decoders.rs): 3 is JPEG, 4 content.
+      printf '\003\377\330\377\333\000\004\000\000\377\331' >"$corpus/jpeg"
+      printf '\004q 1 0 0 1 72 720 cm BT /F1 12 Tf (x) Tj ET Q' >"$corpus/content"
+      printf '\002\002abc\376x\200' >"$corpus/run-length"
+      ;;
     parse_id)
       printf '0' >"$corpus/zero"
       printf '18446744073709551615' >"$corpus/max"
@@ -42,7 +48,7 @@ cargo +nightly fuzz build --fuzz-dir fuzz -s none -O -a
 # Every committed regression input once, under the limits.
 cargo +nightly fuzz run --fuzz-dir fuzz -s none -O -a validate_pdf fuzz/regressions/pdf -- \
   -runs=0 "${LIMITS[@]}"
-for target in validate_pdf validate_png validate parse_id; do
+for target in validate_pdf validate_png validate decoders parse_id; do
   seed "$target"
   dict=()
   case $target in
