@@ -133,6 +133,19 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_DOCUMENT_SIZE", default_value = "8MiB", value_parser = parse_size)]
     pub max_document_size: u64,
 
+    /// Bytes one document may inflate to in total (PDF streams, PNG image data, APNG frames); beyond it the body is refused. 0.1-1.4 s of CPU per GiB, by the data.
+    #[arg(long, env = "DOCPROXY_MAX_INFLATED_SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_inflated_size: u64,
+
+    /// Decoded scanline bytes of one PNG image, checked at IHDR before inflating; larger images are refused.
+    #[arg(long, env = "DOCPROXY_MAX_PNG_IMAGE_SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_png_image_size: u64,
+
+    /// Encrypted PDFs that need a password, which can be verified by structure
+    /// only: serve them (the served-documents metric says `verification="structure"`) or refuse them.
+    #[arg(long, env = "DOCPROXY_ENCRYPTED_PDF", value_enum, default_value_t = crate::document::EncryptedPdf::Serve)]
+    pub encrypted_pdf: crate::document::EncryptedPdf,
+
     /// Requests for documents handled at once; beyond it they are answered 503 at once.
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
@@ -148,7 +161,7 @@ pub struct Config {
 
     /// Verdicts kept by the verdict cache, keyed by the BLAKE3 digest of the
     /// document: a body already proven valid is not validated again (0 turns
-    /// it off). About 100 bytes an entry.
+    /// it off). About 102 bytes an entry.
     #[arg(long, env = "DOCPROXY_VERDICT_CACHE_ENTRIES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
     pub verdict_cache_entries: u32,
 
@@ -200,6 +213,15 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The caps every validation runs under.
+    pub fn validation_limits(&self) -> crate::document::Limits {
+        crate::document::Limits {
+            max_inflated_bytes: self.max_inflated_size,
+            max_png_image_bytes: self.max_png_image_size,
+            encrypted_pdf: self.encrypted_pdf,
+        }
+    }
+
     /// Checks relations between settings that clap cannot check one at a time.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |setting, reason: &str| {
@@ -334,6 +356,10 @@ mod tests {
         assert_eq!(config.max_attempts, 5);
         assert_eq!(config.deadline, Duration::from_secs(5));
         assert_eq!(config.max_document_size, 8 << 20);
+        assert_eq!(
+            config.validation_limits(),
+            crate::document::Limits::default()
+        );
         config.validate().unwrap();
     }
 

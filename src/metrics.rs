@@ -114,7 +114,10 @@ fn describe_all() {
         RETRY_BUDGET_EXHAUSTED,
         "Retries not made because the retry budget was spent."
     );
-    describe_counter!(DOCUMENTS_SERVED, "Validated documents served by type.");
+    describe_counter!(
+        DOCUMENTS_SERVED,
+        "Validated documents served, by type and verification (full, or structure for encrypted PDFs that need a password)."
+    );
     describe_counter!(
         DOCUMENTS_REJECTED,
         "Upstream documents rejected by validation, by reason."
@@ -196,8 +199,8 @@ fn preregister() {
     for reason in SHED_REASONS {
         counter!(REQUESTS_SHED, "reason" => reason).absolute(0);
     }
-    for doc_type in ["pdf", "png"] {
-        counter!(DOCUMENTS_SERVED, "type" => doc_type).absolute(0);
+    for (doc_type, verification) in [("pdf", "full"), ("pdf", "structure"), ("png", "full")] {
+        counter!(DOCUMENTS_SERVED, "type" => doc_type, "verification" => verification).absolute(0);
     }
     for state in BREAKER_STATES {
         counter!(BREAKER_TRANSITIONS, "to" => state).absolute(0);

@@ -24,6 +24,8 @@ pub struct DocumentAccess {
     pub id: Option<u64>,
     pub attempts: u32,
     pub served_type: Option<&'static str>,
+    /// `full`, or `structure` for an encrypted PDF that needs a password.
+    pub verification: Option<&'static str>,
     pub bytes: u64,
     /// The request id of the fetch this request joined, when it joined one.
     pub joined_fetch: Option<String>,
@@ -139,6 +141,7 @@ impl Record {
                     attempts = access.attempts,
                     outcome,
                     served_type = access.served_type,
+                    verification = access.verification,
                     bytes = access.bytes,
                     coalesced = access.joined_fetch.is_some(),
                     joined_fetch = access.joined_fetch.as_deref(),

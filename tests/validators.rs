@@ -426,14 +426,18 @@ fn zeroed_root_reference_is_a_root_rejection() {
 
 #[test]
 fn non_documents_are_rejected() {
-    let cases: [(&[u8], &str); 6] = [
+    let late_header = [vec![b' '; 1024], b"%PDF-1.4\n".to_vec()].concat();
+    let cases: [(&[u8], &str); 7] = [
+        (&late_header, "unknown_format"),
         (b"", "empty"),
         (
             b"<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>\n",
             "unknown_format",
         ),
         (b"{\"error\":\"not found\"}", "unknown_format"),
-        (b"  %PDF-1.4\n", "unknown_format"),
+        // Leading bytes before the header are tolerated (VALIDATION.md), so this
+        // is a PDF, and a truncated one.
+        (b"  %PDF-1.4\n", "pdf_eof_marker"),
         (b"%PDF-1.4\n", "pdf_eof_marker"),
         (b"\x89PNG\r\n\x1a\n", "png_missing_idat"),
     ];
@@ -570,6 +574,86 @@ fn stream_length_must_end_at_endstream_and_flate_must_finish() {
     assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
     let pdf = build_pdf(CATALOG, &[(2, PAGES), (3, indirect), (4, "(three)")], "");
     assert_eq!(validate(&pdf).map_err(|e| e.reason()), Err("pdf_stream"));
+}
+
+#[test]
+fn an_empty_stream_is_valid_whatever_its_filters() {
+    let reason = |body: &str| {
+        validate(&build_pdf(CATALOG, &[(2, PAGES), (3, body)], "")).map_err(|e| e.reason())
+    };
+    for filters in [
+        "/FlateDecode",
+        "[/ASCII85Decode /FlateDecode]",
+        "/DCTDecode",
+    ] {
+        let empty = format!("<< /Length 0 /Filter {filters} >>\nstream\n\nendstream");
+        assert_eq!(reason(&empty), Ok(DocumentType::Pdf), "{filters}");
+    }
+    // Empty is `/Length 0`, not a missing zlib stream behind a non-zero length.
+    let blank = "<< /Length 2 /Filter /FlateDecode >>\nstream\n  \nendstream";
+    assert_eq!(reason(blank), Err("pdf_stream"));
+}
+
+#[test]
+fn filters_outside_the_standard_list_are_refused() {
+    let with = |filter: &str| {
+        let body = format!("<< /Length 3 /Filter {filter} >>\nstream\nabc\nendstream");
+        validate(&build_pdf(CATALOG, &[(2, PAGES), (3, &body)], "")).map_err(|e| e.reason())
+    };
+    // A one-letter flip of FlateDecode (what poppler reports as "Unknown filter").
+    assert_eq!(with("/FlateDecote"), Err("pdf_stream"));
+    let dummy = dummy_pdf_or_png::PDF;
+    let at = find(dummy, b"/FlateDecode", 0).unwrap();
+    let mut flipped = dummy.to_vec();
+    flipped[at + 11] = b't';
+    assert_eq!(
+        validate(&flipped).map_err(|e| e.reason()),
+        Err("pdf_stream")
+    );
+    assert_eq!(with("[/ASCIIHexDecode /Foo]"), Err("pdf_stream"));
+    assert_eq!(with("[/DCTDecode 1]"), Err("pdf_stream"));
+    assert_eq!(with("(FlateDecode)"), Err("pdf_stream"));
+    // Standard filters docproxy neither decodes nor checks are framed only
+    // (DCT data is checked as JPEG: dct_data_must_be_jpeg_structure).
+    for filter in ["/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/CCF"] {
+        assert_eq!(with(filter), Ok(DocumentType::Pdf), "{filter}");
+    }
+}
+
+#[test]
+fn framing_tolerance_follows_the_table_in_validation_md() {
+    let pdf = build_pdf(CATALOG, &[(2, PAGES)], "");
+    let reason = |bytes: &[u8]| validate(bytes).map_err(|e| e.reason());
+    let before = |n: usize| [vec![b'x'; n], pdf.clone()].concat();
+    let after = |tail: &[u8]| [pdf.clone(), tail.to_vec()].concat();
+    // Bytes before %PDF-: offsets count from the header, as readers count them.
+    assert_eq!(reason(&before(100)), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&before(1000)), Ok(DocumentType::Pdf));
+    let glued = [
+        &b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n"[..],
+        &pdf,
+    ]
+    .concat();
+    assert_eq!(reason(&glued), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&before(1100)), Err("unknown_format"));
+    // A shifted header whose offsets were not shifted is a repair: refused.
+    let shifted = [&b"%PDF-1.7\n%junk\n"[..], &pdf].concat();
+    assert!(matches!(
+        reason(&shifted),
+        Err("pdf_startxref" | "pdf_xref")
+    ));
+    // After %%EOF: whitespace, NUL padding, Ctrl-Z.
+    assert_eq!(reason(&after(b"\x1a")), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&after(b"\r\n\x1a")), Ok(DocumentType::Pdf));
+    assert_eq!(reason(&after(&[0; 500])), Ok(DocumentType::Pdf));
+    // ...as long as startxref stays in the last 1,024 bytes, where readers look.
+    assert_eq!(reason(&after(&[0; 2000])), Err("pdf_startxref"));
+    // Anything else could be the start of a cut-off incremental update.
+    assert_eq!(
+        reason(&after(b"garbage after the end\n")),
+        Err("pdf_eof_marker")
+    );
+    assert_eq!(reason(&after(b"\n5 0 obj\n")), Err("pdf_eof_marker"));
 }
 
 #[test]
@@ -779,6 +863,164 @@ fn grey_2x2(chunks_between: &[Vec<u8>]) -> Vec<u8> {
     png.extend(chunk(b"IDAT", &flate(&[0, 10, 20, 1, 5, 5])));
     png.extend(chunk(b"IEND", b""));
     png
+}
+
+/// An APNG of 4x4 8-bit greyscale: the default image (IDAT) is frame 0, then
+/// one 2x2 frame at (1, 1) whose data is `frame` split over two fdAT chunks.
+fn apng(frame_data: &[u8], frame_size: (u32, u32), frames: u32) -> Vec<u8> {
+    let fctl = |seq: u32, (w, h): (u32, u32), (x, y): (u32, u32)| {
+        let mut d = seq.to_be_bytes().to_vec();
+        for v in [w, h, x, y] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 1, 0, 10, 0, 0]);
+        chunk(b"fcTL", &d)
+    };
+    let mut actl = frames.to_be_bytes().to_vec();
+    actl.extend_from_slice(&0u32.to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(ihdr(4, 4, 8, 0, 0));
+    png.extend(chunk(b"acTL", &actl));
+    png.extend(fctl(0, (4, 4), (0, 0)));
+    png.extend(chunk(b"IDAT", &flate(&[0u8; 20])));
+    png.extend(fctl(1, frame_size, (1, 1)));
+    let data = flate(frame_data);
+    let (a, b) = data.split_at(data.len() / 2);
+    for (seq, part) in [(2u32, a), (3, b)] {
+        let mut d = seq.to_be_bytes().to_vec();
+        d.extend_from_slice(part);
+        png.extend(chunk(b"fdAT", &d));
+    }
+    png.extend(chunk(b"IEND", b""));
+    png
+}
+
+#[test]
+fn apng_frames_are_inflated_and_checked_against_their_size() {
+    let frame = [0, 1, 2, 0, 3, 4];
+    let reason = |png: &[u8]| validate(png).map_err(|e| e.reason());
+    assert_eq!(reason(&apng(&frame, (2, 2), 2)), Ok(DocumentType::Png));
+    // Frame data short of, or beyond, the fcTL's 2x2.
+    assert_eq!(reason(&apng(&frame[..4], (2, 2), 2)), Err("png_image_data"));
+    assert_eq!(
+        reason(&apng(&[frame, frame].concat(), (2, 2), 2)),
+        Err("png_image_data")
+    );
+    // A bad scanline filter inside the frame.
+    assert_eq!(
+        reason(&apng(&[9, 1, 2, 0, 3, 4], (2, 2), 2)),
+        Err("png_image_data")
+    );
+    // Corrupt zlib data with good CRCs (the CRCs are recomputed by `chunk`).
+    let mut png = apng(&frame, (2, 2), 2);
+    let at = png.windows(4).rposition(|w| w == b"fdAT").unwrap() + 8;
+    png[at] ^= 0xff;
+    let crc_at = png.len() - 12 - 4;
+    let data_start = png.windows(4).rposition(|w| w == b"fdAT").unwrap();
+    let crc = crc32fast::hash(&png[data_start..crc_at]);
+    png[crc_at..crc_at + 4].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(reason(&png), Err("png_image_data"));
+    // A frame outside the canvas, or a frame count acTL does not announce.
+    assert_eq!(reason(&apng(&[0; 12], (4, 3), 2)), Err("png_chunk_layout"));
+    assert_eq!(reason(&apng(&frame, (2, 2), 3)), Err("png_chunk_layout"));
+    assert_eq!(reason(&apng(&frame, (2, 2), 1)), Err("png_chunk_layout"));
+}
+
+/// Real scans are big: the default caps (1 GiB, `Limits::default`) must admit
+/// img2pdf's three lossless A4 pages at 600 dpi (about 313 MB inflated) and
+/// Pillow's 12000x12000 RGB PNG (432 MB of scanlines). Made here, not
+/// committed: blank pixels deflate about 1,000:1.
+#[test]
+fn big_scans_pass_the_default_caps_and_a_lower_cap_refuses_them() {
+    use docproxy::document::{Limits, validate_with};
+    let (w, h) = (4960usize, 7016usize);
+    let page = flate(&vec![0u8; w * h * 3]);
+    let mut bodies = vec![];
+    for i in 0..3u32 {
+        let mut body = format!(
+            "<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceRGB \
+             /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
+            page.len()
+        )
+        .into_bytes();
+        body.extend_from_slice(&page);
+        body.extend_from_slice(b"\nendstream");
+        bodies.push((3 + i, body));
+    }
+    // build_pdf takes text: splice each binary body in for a placeholder.
+    let extra: Vec<(u32, String)> = bodies
+        .iter()
+        .map(|(n, _)| (*n, format!("IMAGE{n}")))
+        .collect();
+    let extra_refs: Vec<(u32, &str)> = extra.iter().map(|(n, b)| (*n, b.as_str())).collect();
+    let template = build_pdf(CATALOG, &[&[(2, PAGES)][..], &extra_refs].concat(), "");
+    let pdf = splice_bodies(&template, &bodies);
+    assert_eq!(validate(&pdf), Ok(DocumentType::Pdf));
+    let low = Limits {
+        max_inflated_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        validate_with(&pdf, &low).map_err(|e| e.reason()),
+        Err("pdf_limit")
+    );
+
+    let (w, h) = (12000u32, 12000u32);
+    let row = 1 + w as usize * 3;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(ihdr(w, h, 8, 2, 0));
+    let data = flate(&vec![0u8; row * h as usize]);
+    for part in data.chunks(1 << 20) {
+        png.extend(chunk(b"IDAT", part));
+    }
+    png.extend(chunk(b"IEND", b""));
+    assert_eq!(validate(&png), Ok(DocumentType::Png));
+    let low = Limits {
+        max_png_image_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    assert_eq!(
+        validate_with(&png, &low).map_err(|e| e.reason()),
+        Err("png_ihdr")
+    );
+}
+
+/// Rebuilds a `build_pdf` file with binary object bodies in place of their
+/// `IMAGE<num>` placeholders, recomputing the xref offsets.
+fn splice_bodies(template: &[u8], bodies: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(template);
+    let xref_at = text.rfind("xref\n").unwrap();
+    let header_len = text.find("1 0 obj").unwrap();
+    let mut out = Vec::new();
+    let mut offsets = Vec::new();
+    let mut rest = &text[header_len..xref_at];
+    while let Some(end) = rest.find("endobj\n") {
+        let object = &rest[..end + 7];
+        offsets.push(out.len());
+        let num: u32 = object.split(' ').next().unwrap().parse().unwrap();
+        match bodies.iter().find(|(n, _)| *n == num) {
+            Some((_, body)) => {
+                out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"\nendobj\n");
+            }
+            None => out.extend_from_slice(object.as_bytes()),
+        }
+        rest = &rest[end + 7..];
+    }
+    let mut pdf = text[..header_len].as_bytes().to_vec();
+    let base = pdf.len();
+    pdf.extend_from_slice(&out);
+    let xref = pdf.len();
+    let size = offsets.len() + 1;
+    pdf.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{:010} 00000 n \n", base + offset).as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    pdf
 }
 
 #[test]
@@ -991,4 +1233,118 @@ proptest! {
             prop_assert!(REJECTION_REASONS.contains(&e.reason()));
         }
     }
+}
+
+/// A one-object PDF whose object 2 is a stream with `dict_entries` and `data`.
+fn pdf_with_stream(dict_entries: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let first = out.len();
+    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 3 0 R >>\nendobj\n");
+    let second = out.len();
+    out.extend_from_slice(
+        format!(
+            "2 0 obj\n<< /Length {} {dict_entries} >>\nstream\n",
+            data.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let third = out.len();
+    out.extend_from_slice(b"3 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 4\n0000000000 65535 f \n{first:010} 00000 n \n{second:010} 00000 n \n\
+             {third:010} 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// The JPEG inside a committed img2pdf fixture (its only DCTDecode stream).
+fn fixture_jpeg() -> Vec<u8> {
+    let pdf = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pdf/img2pdf-jpeg.pdf"),
+    )
+    .unwrap();
+    let start = pdf.windows(2).position(|w| w == [0xFF, 0xD8]).unwrap();
+    let end = pdf.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap() + 2;
+    pdf[start..end].to_vec()
+}
+
+#[test]
+fn dct_data_must_be_jpeg_structure() {
+    let reason = |pdf: &[u8]| validate(pdf).map(|_| ()).map_err(|e| e.reason());
+    let jpeg = fixture_jpeg();
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /DCTDecode", &jpeg)),
+        Ok(())
+    );
+    let garbage: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /DCTDecode", &garbage)),
+        Err("pdf_stream"),
+        "garbage DCT"
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter [/FlateDecode /DCTDecode]",
+            &flate(&jpeg)
+        )),
+        Ok(())
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter [/FlateDecode /DCTDecode]",
+            &flate(&garbage)
+        )),
+        Err("pdf_stream"),
+        "Flate wrapping garbage DCT"
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter /DCTDecode",
+            &jpeg[..jpeg.len() / 2]
+        )),
+        Err("pdf_stream"),
+        "a JPEG cut in half"
+    );
+}
+
+#[test]
+fn lzw_and_run_length_data_must_decode() {
+    let reason = |pdf: &[u8]| validate(pdf).map(|_| ()).map_err(|e| e.reason());
+    let text = b"BT /F1 12 Tf 72 720 Td (LZW, as PDF 1.2 writers made it) Tj ET ".repeat(20);
+    for (early, params) in [(true, ""), (false, "/DecodeParms << /EarlyChange 0 >>")] {
+        let mut encoder = if early {
+            weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+        } else {
+            weezl::encode::Encoder::new(weezl::BitOrder::Msb, 8)
+        };
+        let lzw = encoder.encode(&text).unwrap();
+        let dict = format!("/Filter /LZWDecode {params}");
+        assert_eq!(reason(&pdf_with_stream(&dict, &lzw)), Ok(()), "{dict}");
+        let mut damaged = lzw.clone();
+        damaged.truncate(lzw.len() / 2);
+        damaged.extend_from_slice(&[0xFF; 8]);
+        assert_eq!(
+            reason(&pdf_with_stream(&dict, &damaged)),
+            Err("pdf_stream"),
+            "garbage LZW"
+        );
+    }
+    let run_length = [4, b'h', b'e', b'l', b'l', b'o', 253, b'!', 128];
+    assert_eq!(
+        reason(&pdf_with_stream("/Filter /RunLengthDecode", &run_length)),
+        Ok(())
+    );
+    assert_eq!(
+        reason(&pdf_with_stream(
+            "/Filter /RunLengthDecode",
+            &run_length[..3]
+        )),
+        Err("pdf_stream")
+    );
 }

@@ -4,11 +4,83 @@
 //! The upstream's Content-Type is never trusted; `validate` is the only way a
 //! `DocumentType` comes into being. What is checked, and why: docs/VALIDATION.md.
 
+pub mod content;
+pub mod filters;
 mod pdf;
 mod png;
+mod security;
 
-pub use pdf::{PdfError, validate_pdf};
-pub use png::{PngError, validate_png};
+pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
+pub use png::{PngError, validate_png, validate_png_with};
+
+/// The caps one validation runs under. They bound work, not correctness: a
+/// body over a cap is refused (`pdf_limit`, `png_ihdr`) although it may be
+/// sound. `Default` is the shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes one document may inflate to in total: all of a PDF's Flate
+    /// streams, a PNG's image and every APNG frame.
+    pub max_inflated_bytes: u64,
+    /// Decoded scanline bytes of one PNG image, checked at IHDR before any
+    /// inflating.
+    pub max_png_image_bytes: u64,
+    /// What to do with an encrypted PDF that needs a password to open.
+    pub encrypted_pdf: EncryptedPdf,
+}
+
+/// `--encrypted-pdf`: an encrypted PDF that opens without a password is
+/// decrypted and fully verified either way; one that needs a password can
+/// only be verified by structure, and is served (`Serve`) or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EncryptedPdf {
+    #[default]
+    Serve,
+    Refuse,
+}
+
+/// How much of a served document was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Every check in docs/VALIDATION.md ran on the whole document.
+    Full,
+    /// An encrypted PDF that needs a password: its structure was checked
+    /// (header, cross-reference sections, every object's framing, stream
+    /// lengths, the encryption dictionary), its stream contents could not be.
+    Structure,
+}
+
+impl Verification {
+    /// The `verification` label of the served-documents metric and log field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Full => "full",
+            Verification::Structure => "structure",
+        }
+    }
+}
+
+/// What validation proved about a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    pub doc_type: DocumentType,
+    pub verification: Verification,
+}
+
+impl Limits {
+    /// The shipped caps: 1 GiB each, so real scans pass (three A4 pages at
+    /// 600 dpi inflate to about 313 MB; a 12000x12000 RGB PNG is 432 MB).
+    pub const DEFAULT_CAP: u64 = 1 << 30;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated_bytes: Self::DEFAULT_CAP,
+            max_png_image_bytes: Self::DEFAULT_CAP,
+            encrypted_pdf: EncryptedPdf::Serve,
+        }
+    }
+}
 
 /// The document types docproxy serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,17 +155,28 @@ impl Rejection {
     }
 }
 
-/// Decides the type from the leading bytes, then validates the whole structure.
+/// Decides the type from the leading bytes, then validates the whole
+/// structure, under the default [`Limits`].
 pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
+    validate_with(bytes, &Limits::default()).map(|verdict| verdict.doc_type)
+}
+
+/// [`validate`] under the given caps.
+pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<Verdict, Rejection> {
     if bytes.is_empty() {
         return Err(Rejection::Empty);
     }
     if bytes.starts_with(png::SIGNATURE) {
-        validate_png(bytes)?;
-        Ok(DocumentType::Png)
-    } else if pdf::looks_like_pdf(bytes) {
-        validate_pdf(bytes)?;
-        Ok(DocumentType::Pdf)
+        validate_png_with(bytes, limits)?;
+        Ok(Verdict {
+            doc_type: DocumentType::Png,
+            verification: Verification::Full,
+        })
+    } else if pdf::header_offset(bytes).is_some() {
+        Ok(Verdict {
+            doc_type: DocumentType::Pdf,
+            verification: validate_pdf_with(bytes, limits)?,
+        })
     } else {
         Err(Rejection::UnknownFormat)
     }

@@ -10,27 +10,98 @@
 //! every object inside object streams.
 //!
 //! Nothing here recurses or allocates in proportion to a number read from the
-//! input: nesting, reference chasing, section counts, xref entries and
-//! inflated bytes all have fixed caps.
+//! input, and the work is linear in the body: every loop over input-derived
+//! counts charges one [`Work`] budget of [`WORK_PER_BODY_BYTE`] units per body
+//! byte, cross-reference sections may not overlap each other or objects, and
+//! only the dictionary values later checks read are kept (docs/VALIDATION.md,
+//! "Work and memory bounds").
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// Total bytes inflated while checking one document (streams are inflated into
-/// a fixed scratch buffer, so this bounds CPU time, not memory).
-pub const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
-/// Decoded bytes kept for one xref or object stream (these are parsed).
-const MAX_KEPT_STREAM_BYTES: usize = 64 * 1024 * 1024;
+use super::filters::{self, FilterError};
+use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
+use super::{EncryptedPdf, Limits, Verification};
+
+/// Work units one validation may spend per body byte. A unit is about what
+/// lexing one byte costs; see the `COST_*` prices below.
+pub const WORK_PER_BODY_BYTE: u64 = 16;
+/// Work every document gets whatever its size (about a millisecond), so tiny
+/// files with well-compressed object streams are not refused.
+pub const MIN_WORK_UNITS: u64 = 1 << 20;
+/// Work each decoded byte of an xref or object stream adds (it is all
+/// parsed, and object streams compress structure several times over), up to
+/// `MAX_DECODED_CREDIT_PER_BODY_BYTE` per body byte in all: the budget never
+/// exceeds 24 units per body byte, plus `MIN_WORK_UNITS`.
+const WORK_PER_DECODED_BYTE: u64 = 16;
+const MAX_DECODED_CREDIT_PER_BODY_BYTE: u64 = 8;
+/// Price of one byte the parser reads (body bytes outside stream data, and
+/// every decoded byte of an xref or object stream, which is all parsed).
+const COST_BYTE: u64 = 1;
+/// Price of one parsed value (a number, name, string, array or dictionary).
+const COST_VALUE: u64 = 16;
+/// Price of one cross-reference entry or xref stream row (a hash-map update).
+const COST_ENTRY: u64 = 8;
+/// Table slots (xref entries, in-use entries, object-stream members, resolved
+/// shapes) per body byte, plus a floor for tiny files: an object needs at
+/// least 15 bytes (`1 0 obj()endobj`), so sound files stay well inside.
+const SLOTS_PER_BODY_BYTE_DIVISOR: usize = 8;
+const MIN_SLOTS: usize = 4096;
+/// A decoded xref or object stream (kept, because it is parsed) may be at most
+/// this many times the body, plus `MIN_KEPT_STREAM_BYTES`.
+const KEPT_STREAM_PER_BODY_BYTE: usize = 2;
+const MIN_KEPT_STREAM_BYTES: usize = 1 << 20;
+/// Values stored while parsing one object (only those under `KEPT_KEYS`).
+const MAX_KEPT_VALUES: usize = 1 << 16;
 /// Cross-reference sections reachable through `/Prev` and `/XRefStm`.
 const MAX_XREF_SECTIONS: usize = 4096;
-/// Cross-reference entries over all sections.
-const MAX_XREF_ENTRIES: usize = 1 << 21;
 /// Arrays and dictionaries nested inside each other.
 const MAX_NESTING: usize = 64;
 /// Indirect references followed to find a `/Length` or an object stream.
 const MAX_RESOLVE_DEPTH: u8 = 8;
+
+/// Dictionary keys whose values some check reads; every other value is
+/// parsed (syntax checked) and dropped, so a huge array under an unread key
+/// costs work but no memory.
+const KEPT_KEYS: &[&[u8]] = &[
+    b"Type",
+    b"Length",
+    b"Filter",
+    b"DecodeParms",
+    b"Predictor",
+    b"Columns",
+    b"Colors",
+    b"BitsPerComponent",
+    b"Root",
+    b"Prev",
+    b"Size",
+    b"W",
+    b"Index",
+    b"XRefStm",
+    b"Encrypt",
+    b"N",
+    b"First",
+    // The trailer's file identifier and the standard security handler's
+    // encryption dictionary (security.rs): strings and flags, all small.
+    b"ID",
+    b"V",
+    b"R",
+    b"O",
+    b"U",
+    b"OE",
+    b"UE",
+    b"P",
+    b"EncryptMetadata",
+    b"CF",
+    b"StmF",
+    // The crypt filter every producer names in /CF (ISO 32000-2 §7.6.6);
+    // another name leaves the document verified by structure only.
+    b"StdCF",
+    b"CFM",
+    b"EarlyChange",
+];
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PdfError {
@@ -58,8 +129,10 @@ pub enum PdfError {
     Stream { num: u32, what: &'static str },
     #[error("truncated: {0}")]
     Truncated(&'static str),
-    #[error("encrypted documents cannot be verified")]
+    #[error("encrypted, needs a password, and --encrypted-pdf is refuse")]
     Encrypted,
+    #[error("bad encryption dictionary: {0}")]
+    Encryption(&'static str),
     #[error("limit exceeded: {0}")]
     Limit(&'static str),
 }
@@ -77,7 +150,7 @@ impl PdfError {
             PdfError::Object { .. } => "pdf_object",
             PdfError::Stream { .. } => "pdf_stream",
             PdfError::Truncated(_) => "pdf_truncated",
-            PdfError::Encrypted => "pdf_encrypted",
+            PdfError::Encrypted | PdfError::Encryption(_) => "pdf_encrypted",
             PdfError::Limit(_) => "pdf_limit",
         }
     }
@@ -104,34 +177,53 @@ impl PdfError {
             PdfError::Stream { num: 0, what: "" },
             PdfError::Truncated(""),
             PdfError::Encrypted,
+            PdfError::Encryption(""),
             PdfError::Limit(""),
         ]
     }
 }
 
-pub(crate) fn looks_like_pdf(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"%PDF-")
+/// Bytes a reader searches for `%PDF-` (pdf.js, pdfium and poppler all look
+/// in the first 1,024 bytes, and read every offset from the header on).
+pub(crate) const HEADER_WINDOW: usize = 1024;
+/// Bytes at the end of the file a reader searches for `startxref` (mupdf and
+/// qpdf search no further and repair the file if it is not there).
+const TAIL_WINDOW: usize = 1024;
+
+/// Where `%PDF-` starts, if it does within the bytes a reader searches.
+pub(crate) fn header_offset(bytes: &[u8]) -> Option<usize> {
+    let window = bytes.get(..HEADER_WINDOW).unwrap_or(bytes);
+    window.windows(5).position(|w| w == b"%PDF-")
+}
+
+/// Validates a complete PDF file with the default [`Limits`].
+pub fn validate_pdf(bytes: &[u8]) -> Result<Verification, PdfError> {
+    validate_pdf_with(bytes, &Limits::default())
 }
 
 /// Validates a complete PDF file.
 ///
-/// The header must be at offset 0 (readers tolerate leading junk, but then
-/// every offset in the file is ambiguous) and only whitespace may follow the
-/// final `%%EOF`.
-pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
+/// Framing follows the tolerance table in docs/VALIDATION.md: bytes before
+/// `%PDF-` within the first 1,024 (offsets then count from the header, as
+/// every reader counts them), and after the final `%%EOF` only whitespace,
+/// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
+/// a cut-off incremental update.
+pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, PdfError> {
+    let start =
+        header_offset(bytes).ok_or(PdfError::Header("no %PDF- in the first 1,024 bytes"))?;
+    let bytes = bytes.get(start..).unwrap_or_default();
     check_header(bytes)?;
     let eof = eof_marker(bytes)?;
     let startxref = startxref(bytes, eof)?;
-    let mut doc = Document::new(bytes);
+    let mut doc = Document::new(bytes, limits);
     let trailer = doc.read_xref_chain(startxref)?;
-    if trailer.encrypted {
-        return Err(PdfError::Encrypted);
-    }
+    let verification = doc.open_encryption(&trailer, limits)?;
     let (root_num, root_gen) = trailer
         .root
         .ok_or(PdfError::Trailer("no /Root reference"))?;
     match doc.resolve(root_num, root_gen, 0)? {
-        Shape::Dict { catalog: true } => {}
+        // In an object stream of a document that needs a password.
+        Shape::Dict { catalog: true } | Shape::Sealed => {}
         Shape::Dict { catalog: false } => {
             return Err(PdfError::Root("/Root is not /Type /Catalog"));
         }
@@ -139,7 +231,66 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<(), PdfError> {
         _ => return Err(PdfError::Root("/Root is not a dictionary")),
     }
     doc.check_in_use_objects()?;
-    doc.check_compressed_entries()
+    doc.check_compressed_entries()?;
+    Ok(verification)
+}
+
+/// The budget one validation spends: work units and table slots, both fixed
+/// multiples of the body's size. Running out is `pdf_limit`.
+struct Work {
+    units_left: u64,
+    /// What decoded stream bytes may still add to `units_left`.
+    credit_left: u64,
+    slots_left: usize,
+    kept_stream_cap: usize,
+    /// Values the current top-level parse may still store.
+    kept_values_left: usize,
+}
+
+impl Work {
+    fn new(body_len: usize) -> Self {
+        Work {
+            units_left: WORK_PER_BODY_BYTE
+                .saturating_mul(body_len as u64)
+                .saturating_add(MIN_WORK_UNITS),
+            credit_left: MAX_DECODED_CREDIT_PER_BODY_BYTE.saturating_mul(body_len as u64),
+            slots_left: body_len / SLOTS_PER_BODY_BYTE_DIVISOR + MIN_SLOTS,
+            kept_stream_cap: body_len
+                .saturating_mul(KEPT_STREAM_PER_BODY_BYTE)
+                .saturating_add(MIN_KEPT_STREAM_BYTES),
+            kept_values_left: MAX_KEPT_VALUES,
+        }
+    }
+
+    fn charge(&mut self, units: u64) -> Result<(), PdfError> {
+        self.units_left = self
+            .units_left
+            .checked_sub(units)
+            .ok_or(PdfError::Limit("work budget exhausted"))?;
+        Ok(())
+    }
+
+    /// Adds the work `n` decoded xref or object stream bytes bring.
+    fn credit_decoded(&mut self, n: usize) {
+        let credit = WORK_PER_DECODED_BYTE
+            .saturating_mul(n as u64)
+            .min(self.credit_left);
+        self.credit_left -= credit;
+        self.units_left = self.units_left.saturating_add(credit);
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<(), PdfError> {
+        self.charge((n as u64).saturating_mul(COST_BYTE))
+    }
+
+    /// One more entry in a table that lives until the end of the validation.
+    fn slot(&mut self) -> Result<(), PdfError> {
+        self.slots_left = self
+            .slots_left
+            .checked_sub(1)
+            .ok_or(PdfError::Limit("more table entries than the body can hold"))?;
+        Ok(())
+    }
 }
 
 fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
@@ -157,9 +308,13 @@ fn check_header(bytes: &[u8]) -> Result<(), PdfError> {
     Ok(())
 }
 
-/// Position of the final `%%EOF`, which only whitespace may follow.
+/// Position of the final `%%EOF`, which only whitespace (NUL included) and
+/// Ctrl-Z may follow.
 fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
-    let end = bytes.iter().rposition(|&b| !is_ws(b)).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !is_ws(b) && b != CTRL_Z)
+        .map_or(0, |i| i + 1);
     let trimmed = bytes.get(..end).unwrap_or_default();
     if trimmed.ends_with(b"%%EOF") {
         Ok(end - 5)
@@ -168,15 +323,20 @@ fn eof_marker(bytes: &[u8]) -> Result<usize, PdfError> {
     }
 }
 
-/// The offset named by the last `startxref`, which must directly precede `%%EOF`.
+/// The DOS end-of-file mark some old tools append.
+const CTRL_Z: u8 = 0x1a;
+
+/// The offset named by the last `startxref`, which must directly precede
+/// `%%EOF` and lie within the last `TAIL_WINDOW` bytes.
 fn startxref(bytes: &[u8], eof: usize) -> Result<usize, PdfError> {
-    const WINDOW: usize = 1024;
-    let from = eof.saturating_sub(WINDOW);
+    let from = bytes.len().saturating_sub(TAIL_WINDOW).min(eof);
     let window = bytes.get(from..eof).unwrap_or_default();
     let at = window
         .windows(9)
         .rposition(|w| w == b"startxref")
-        .ok_or(PdfError::StartXref("no startxref before %%EOF"))?;
+        .ok_or(PdfError::StartXref(
+            "no startxref before %%EOF in the last 1,024 bytes",
+        ))?;
     let mut lx = Lexer::new(bytes, from + at + 9);
     if lx.skip_pure_ws() == 0 {
         return Err(PdfError::StartXref("startxref not followed by whitespace"));
@@ -211,15 +371,127 @@ enum Entry {
 enum Shape {
     Missing,
     Int(i64),
-    Dict { catalog: bool },
+    Dict {
+        catalog: bool,
+    },
     Stream,
     Other,
+    /// Held in an object stream that cannot be decrypted without a password.
+    Sealed,
 }
 
 #[derive(Default)]
-struct TrailerInfo {
+struct TrailerInfo<'a> {
     root: Option<(u32, u16)>,
-    encrypted: bool,
+    /// The newest trailer's `/Encrypt` (a reference, or rarely the dictionary).
+    encrypt: Option<Obj<'a>>,
+    /// The first string of the newest `/ID`, as bytes.
+    file_id: Option<Vec<u8>>,
+}
+
+/// How stream data is to be read, from the trailer's `/Encrypt`.
+enum Crypt {
+    Plain,
+    /// Opened with the empty user password: streams are decrypted, then checked.
+    Decrypt {
+        key: FileKey,
+        encrypt_metadata: bool,
+    },
+    /// A real password is needed: stream data and object streams are opaque,
+    /// so only the structure around them is checked.
+    Sealed,
+}
+
+/// The standard security handler's entries of an `/Encrypt` dictionary,
+/// strings decoded (ISO 32000-2 §7.6.4, Table 21 and Table 27).
+struct EncryptParams {
+    revision: u8,
+    key_len: usize,
+    owner: Vec<u8>,
+    user: Vec<u8>,
+    user_encrypted_key: Option<Vec<u8>>,
+    permissions: i32,
+    encrypt_metadata: bool,
+    streams: Method,
+}
+
+impl EncryptParams {
+    /// `None` when docproxy cannot try the empty password: another security
+    /// handler (public-key ones need a certificate), or streams encrypted by
+    /// a crypt filter not named `/StdCF`.
+    fn read(dict: &Dict<'_>) -> Result<Option<Self>, PdfError> {
+        let bad = PdfError::Encryption;
+        match dict.name(b"Filter") {
+            Some(b"Standard") => {}
+            Some(_) => return Ok(None),
+            None => return Err(bad("no security handler /Filter")),
+        }
+        let int = |key: &[u8]| match dict.get(key) {
+            Some(Obj::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let string = |key: &[u8]| match dict.get(key) {
+            Some(Obj::Str(raw)) => Some(string_bytes(raw)),
+            _ => None,
+        };
+        let version = int(b"V").ok_or(bad("no /V"))?;
+        let revision = int(b"R")
+            .and_then(|r| u8::try_from(r).ok())
+            .ok_or(bad("no /R"))?;
+        let bits = int(b"Length").unwrap_or(40);
+        let (streams, key_len) = match version {
+            1 => (Method::Rc4, 5),
+            2 | 3 => (Method::Rc4, usize::try_from(bits / 8).unwrap_or(0)),
+            4 | 5 => {
+                let method = match dict.name(b"StmF") {
+                    None | Some(b"Identity") => Method::Identity,
+                    Some(b"StdCF") => {
+                        let Some(Obj::Dict(filters)) = dict.get(b"CF") else {
+                            return Err(bad("/StmF names a crypt filter /CF lacks"));
+                        };
+                        let Some(Obj::Dict(filter)) = filters.get(b"StdCF") else {
+                            return Err(bad("/StmF names a crypt filter /CF lacks"));
+                        };
+                        match filter.name(b"CFM") {
+                            None | Some(b"None") => Method::Identity,
+                            Some(b"V2") => Method::Rc4,
+                            Some(b"AESV2") => Method::AesV2,
+                            Some(b"AESV3") => Method::AesV3,
+                            Some(_) => return Err(bad("unknown crypt filter method")),
+                        }
+                    }
+                    Some(_) => return Ok(None),
+                };
+                (method, if version == 4 { 16 } else { 32 })
+            }
+            _ => return Err(bad("unsupported /V")),
+        };
+        Ok(Some(EncryptParams {
+            revision,
+            key_len,
+            owner: string(b"O").ok_or(bad("no /O string"))?,
+            user: string(b"U").ok_or(bad("no /U string"))?,
+            user_encrypted_key: string(b"UE"),
+            // A 32-bit field some writers print unsigned.
+            permissions: int(b"P").ok_or(bad("no /P"))? as i32,
+            encrypt_metadata: !matches!(dict.get(b"EncryptMetadata"), Some(Obj::Bool(false))),
+            streams,
+        }))
+    }
+
+    fn security<'s>(&'s self, file_id: &'s [u8]) -> StandardSecurity<'s> {
+        StandardSecurity {
+            revision: self.revision,
+            key_len: self.key_len,
+            owner: &self.owner,
+            user: &self.user,
+            user_encrypted_key: self.user_encrypted_key.as_deref(),
+            permissions: self.permissions,
+            encrypt_metadata: self.encrypt_metadata,
+            streams: self.streams,
+            file_id,
+        }
+    }
 }
 
 /// An indirect object read from its xref offset, framing checked.
@@ -230,35 +502,51 @@ struct Loaded<'a> {
     end: usize,
 }
 
+/// What occupies a byte range: objects and cross-reference sections may not
+/// overlap, which keeps every byte parsed a fixed number of times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SectionKind {
+    Classic,
+    /// An xref stream is also an object; its own in-use entry may cover it.
+    Stream,
+}
+
 struct Document<'a> {
     buf: &'a [u8],
+    work: Work,
     /// Newest entry for each object number.
     xref: HashMap<u32, Entry>,
     /// Every in-use entry of every section, shadowed ones included: an older
     /// revision's objects must be intact too.
     in_use: Vec<(usize, u32, u16)>,
+    /// Cross-reference sections read: start -> (end, kind).
+    sections: BTreeMap<usize, (usize, SectionKind)>,
     /// Shapes of type-1 objects by offset, so shared `/Length` objects are read once.
     shapes: HashMap<usize, Shape>,
     /// Decoded object streams: the object numbers and shapes they hold, in order.
     object_streams: HashMap<u32, Vec<(u32, Shape)>>,
     inflater: Inflater,
+    crypt: Crypt,
 }
 
 impl<'a> Document<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    fn new(buf: &'a [u8], limits: &Limits) -> Self {
         Document {
             buf,
+            work: Work::new(buf.len()),
             xref: HashMap::new(),
             in_use: Vec::new(),
+            sections: BTreeMap::new(),
             shapes: HashMap::new(),
             object_streams: HashMap::new(),
-            inflater: Inflater::new(),
+            inflater: Inflater::new(limits.max_inflated_bytes),
+            crypt: Crypt::Plain,
         }
     }
 
     /// Reads the section at `start` and every section it chains to, newest
     /// first, so the first entry seen for an object number wins.
-    fn read_xref_chain(&mut self, start: usize) -> Result<TrailerInfo, PdfError> {
+    fn read_xref_chain(&mut self, start: usize) -> Result<TrailerInfo<'a>, PdfError> {
         let mut info = TrailerInfo::default();
         let mut visited = HashSet::new();
         let mut next = Some(start);
@@ -273,6 +561,7 @@ impl<'a> Document<'a> {
             if visited.len() > MAX_XREF_SECTIONS {
                 return Err(PdfError::Limit("too many cross-reference sections"));
             }
+            self.check_section_start(offset)?;
             let rest = self.buf.get(offset..).unwrap_or_default();
             // As for objects, landing inside a word (`start|xref`) is a bad offset.
             let mid_word = offset > 0 && self.buf.get(offset - 1).is_some_and(|&b| is_regular(b));
@@ -292,6 +581,7 @@ impl<'a> Document<'a> {
                             what: "/XRefStm seen twice",
                         });
                     }
+                    self.check_section_start(stm)?;
                     self.stream_section(stm)?;
                 }
                 trailer
@@ -317,7 +607,17 @@ impl<'a> Document<'a> {
                     None => {}
                 }
             }
-            info.encrypted |= trailer.get(b"Encrypt").is_some_and(|e| *e != Obj::Null);
+            if newest {
+                info.encrypt = trailer
+                    .get(b"Encrypt")
+                    .filter(|e| **e != Obj::Null)
+                    .cloned();
+                if let Some(Obj::Array(id)) = trailer.get(b"ID")
+                    && let Some(Obj::Str(first)) = id.first()
+                {
+                    info.file_id = Some(string_bytes(first));
+                }
+            }
             next = match trailer.get(b"Prev") {
                 None => None,
                 Some(prev) => {
@@ -329,10 +629,37 @@ impl<'a> Document<'a> {
         Ok(info)
     }
 
-    fn add_entry(&mut self, num: u32, entry: Entry) -> Result<(), PdfError> {
-        if self.in_use.len() + self.xref.len() >= MAX_XREF_ENTRIES {
-            return Err(PdfError::Limit("too many cross-reference entries"));
+    /// A section may not start inside one already read (a `/Prev` into the
+    /// previous trailer's comment would make every level re-scan the rest).
+    fn check_section_start(&self, offset: usize) -> Result<(), PdfError> {
+        let inside = self
+            .sections
+            .range(..=offset)
+            .next_back()
+            .is_some_and(|(_, &(end, _))| offset < end);
+        if inside {
+            return Err(PdfError::Xref {
+                offset,
+                what: "section starts inside another cross-reference section",
+            });
         }
+        Ok(())
+    }
+
+    /// Records a section just read; it may not contain one read before.
+    fn add_section(&mut self, start: usize, end: usize, kind: SectionKind) -> Result<(), PdfError> {
+        if self.sections.range(start..end).next().is_some() {
+            return Err(PdfError::Xref {
+                offset: start,
+                what: "section contains another cross-reference section",
+            });
+        }
+        self.sections.insert(start, (end, kind));
+        Ok(())
+    }
+
+    fn add_entry(&mut self, num: u32, entry: Entry) -> Result<(), PdfError> {
+        self.work.charge(COST_ENTRY)?;
         if let Entry::InUse { offset, generation } = entry {
             if offset >= self.buf.len() {
                 return Err(PdfError::XrefEntry {
@@ -340,9 +667,13 @@ impl<'a> Document<'a> {
                     what: "offset beyond the end of the file",
                 });
             }
+            self.work.slot()?;
             self.in_use.push((offset, num, generation));
         }
-        self.xref.entry(num).or_insert(entry);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.xref.entry(num) {
+            self.work.slot()?;
+            slot.insert(entry);
+        }
         Ok(())
     }
 
@@ -354,7 +685,9 @@ impl<'a> Document<'a> {
             return Err(bad("missing xref keyword"));
         }
         loop {
+            let before = lx.pos;
             lx.skip_ws();
+            self.work.bytes(lx.pos - before)?;
             if lx.eat_keyword(b"trailer") {
                 break;
             }
@@ -379,8 +712,14 @@ impl<'a> Document<'a> {
                 self.add_entry(num, entry)?;
             }
         }
-        match parse_obj(&mut lx, 0) {
-            Ok(Obj::Dict(d)) => Ok(d),
+        let before = lx.pos;
+        let trailer = parse_top(&mut lx, Keep::Keys, &mut self.work).map_err(|fail| {
+            fail.into_pdf_error(|_| PdfError::Trailer("trailer is not a dictionary"))
+        })?;
+        self.work.bytes(lx.pos - before)?;
+        self.add_section(offset, lx.pos, SectionKind::Classic)?;
+        match trailer {
+            Obj::Dict(d) => Ok(d),
             _ => Err(PdfError::Trailer("trailer is not a dictionary")),
         }
     }
@@ -389,7 +728,8 @@ impl<'a> Document<'a> {
     fn stream_section(&mut self, offset: usize) -> Result<Dict<'a>, PdfError> {
         let bad = |what| PdfError::Xref { offset, what };
         let (num, generation, _) = object_header(self.buf, offset).ok_or(bad("not an object"))?;
-        let Loaded { value, stream, .. } = self.load(offset, num, generation, 0, true)?;
+        let Loaded { value, stream, end } = self.load(offset, num, generation, 0)?;
+        self.add_section(offset, end, SectionKind::Stream)?;
         let (Obj::Dict(dict), Some(data)) = (value, stream) else {
             return Err(bad("not a stream"));
         };
@@ -479,7 +819,6 @@ impl<'a> Document<'a> {
         num: u32,
         generation: u16,
         depth: u8,
-        keep: bool,
     ) -> Result<Loaded<'a>, PdfError> {
         let buf = self.buf;
         let obj_err = |what| PdfError::Object { num, offset, what };
@@ -499,14 +838,14 @@ impl<'a> Document<'a> {
             }
         };
         let mut lx = Lexer::new(buf, body);
-        let mut value = parse_value(&mut lx, 0, keep).map_err(obj_err)?;
+        // Only the values under `KEPT_KEYS` are stored, at most
+        // `MAX_KEPT_VALUES`, so one parse serves every caller.
+        let value = parse_top(&mut lx, Keep::Keys, &mut self.work)
+            .map_err(|fail| fail.into_pdf_error(obj_err))?;
         lx.skip_ws();
+        self.work.bytes(lx.pos - offset)?;
         let mut stream = None;
         if lx.eat_keyword(b"stream") {
-            if !keep {
-                // A stream's dictionary is always needed: parse it for real.
-                value = parse_obj(&mut Lexer::new(buf, body), 0).map_err(obj_err)?;
-            }
             let Obj::Dict(dict) = &value else {
                 return Err(obj_err("stream without a dictionary"));
             };
@@ -539,6 +878,7 @@ impl<'a> Document<'a> {
             ))?;
             stream = buf.get(lx.pos..end);
             lx.pos = end;
+            let before = lx.pos;
             lx.skip_pure_ws();
             if !lx.eat_keyword(b"endstream") {
                 return Err(PdfError::Stream {
@@ -547,6 +887,7 @@ impl<'a> Document<'a> {
                 });
             }
             lx.skip_ws();
+            self.work.bytes(lx.pos - before)?;
         }
         if !lx.eat_keyword(b"endobj") {
             return Err(obj_err("missing endobj"));
@@ -575,14 +916,18 @@ impl<'a> Document<'a> {
                 if let Some(shape) = self.shapes.get(&offset) {
                     return Ok(*shape);
                 }
-                let loaded = self.load(offset, num, g, depth, true)?;
+                let loaded = self.load(offset, num, g, depth)?;
                 let shape = shape_of(&loaded.value, loaded.stream.is_some());
+                self.work.slot()?;
                 self.shapes.insert(offset, shape);
                 Ok(shape)
             }
             Some(Entry::Compressed { stream, index }) => {
                 if generation != 0 {
                     return Ok(Shape::Missing);
+                }
+                if matches!(self.crypt, Crypt::Sealed) {
+                    return Ok(Shape::Sealed);
                 }
                 let objects = self.object_stream(stream, depth + 1)?;
                 match objects.get(index as usize) {
@@ -608,8 +953,8 @@ impl<'a> Document<'a> {
                     what: "object stream is not an uncompressed object in use",
                 });
             };
-            let loaded = self.load(offset, num, generation, depth, true)?;
-            let objects = self.parse_object_stream(num, offset, loaded)?;
+            let loaded = self.load(offset, num, generation, depth)?;
+            let objects = self.parse_object_stream(num, generation, offset, loaded)?;
             self.object_streams.insert(num, objects);
         }
         Ok(self
@@ -622,6 +967,7 @@ impl<'a> Document<'a> {
     fn parse_object_stream(
         &mut self,
         num: u32,
+        generation: u16,
         offset: usize,
         loaded: Loaded<'a>,
     ) -> Result<Vec<(u32, Shape)>, PdfError> {
@@ -632,7 +978,10 @@ impl<'a> Document<'a> {
         if dict.name(b"Type") != Some(b"ObjStm") {
             return Err(bad("object stream is not /Type /ObjStm"));
         }
-        let decoded = self.decode_kept(num, &dict, data)?;
+        let data = self
+            .stream_data(num, generation, &dict, data)?
+            .ok_or(bad("object stream of a sealed document"))?;
+        let decoded = self.decode_kept(num, &dict, &data)?;
         let (Some(Obj::Int(count)), Some(Obj::Int(first))) = (dict.get(b"N"), dict.get(b"First"))
         else {
             return Err(bad("object stream without /N and /First"));
@@ -648,6 +997,7 @@ impl<'a> Document<'a> {
         // keeps the parsing work linear in the stream's size.
         let mut free_from = first;
         for _ in 0..count {
+            self.work.charge(COST_ENTRY)?;
             header.skip_ws();
             let obj_num = header
                 .uint()
@@ -665,25 +1015,33 @@ impl<'a> Document<'a> {
                 ));
             }
             let mut lx = Lexer::new(&decoded, at);
-            let value = parse_obj(&mut lx, 0).map_err(|what| PdfError::Object {
-                num: obj_num,
-                offset,
-                what,
+            // Only the shape is stored: the value is dropped right here.
+            let value = parse_top(&mut lx, Keep::Keys, &mut self.work).map_err(|fail| {
+                fail.into_pdf_error(|what| PdfError::Object {
+                    num: obj_num,
+                    offset,
+                    what,
+                })
             })?;
             free_from = lx.pos;
+            self.work.slot()?;
             objects.push((obj_num, shape_of(&value, false)));
         }
         Ok(objects)
     }
 
     /// Decodes an xref or object stream whose bytes are needed (Flate or no
-    /// filter, with an optional PNG predictor).
+    /// filter, with an optional PNG predictor). Every decoded byte is charged:
+    /// all of it is parsed.
     fn decode_kept(&mut self, num: u32, dict: &Dict<'_>, data: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let cap = self.work.kept_stream_cap;
+        filter_names(num, dict)?;
         let mut out = match filter_kind(dict) {
             FilterKind::None => data.to_vec(),
+            _ if data.is_empty() => Vec::new(),
             FilterKind::Flate => {
                 let mut out = Vec::new();
-                self.inflater.inflate(num, data, Some(&mut out))?;
+                self.inflater.inflate(num, data, Some((&mut out, cap)))?;
                 out
             }
             FilterKind::Other => {
@@ -693,6 +1051,11 @@ impl<'a> Document<'a> {
                 });
             }
         };
+        if out.len() > cap {
+            return Err(PdfError::Limit("xref or object stream too large"));
+        }
+        self.work.credit_decoded(out.len());
+        self.work.bytes(out.len())?;
         let params = match dict.get(b"DecodeParms") {
             Some(Obj::Array(a)) => a.first(),
             other => other,
@@ -740,28 +1103,66 @@ impl<'a> Document<'a> {
         let mut entries = std::mem::take(&mut self.in_use);
         entries.sort_unstable();
         entries.dedup();
-        // In file order, objects must not overlap: it is never so in a sound
-        // file, and it keeps the parsing work linear in the file's size.
+        // In file order, objects and cross-reference sections must not
+        // overlap: it is never so in a sound file, and it keeps the parsing
+        // work linear in the file's size. An xref stream's own entry covers
+        // the section it is.
+        let sections: Vec<(usize, usize, SectionKind)> = self
+            .sections
+            .iter()
+            .map(|(&start, &(end, kind))| (start, end, kind))
+            .collect();
+        let mut sections = sections.into_iter().peekable();
         let mut free_from = 0;
+        let overlap = |num| PdfError::XrefEntry {
+            num,
+            what: "offset points inside another object or a cross-reference section",
+        };
         for &(offset, num, generation) in &entries {
-            if offset < free_from {
-                return Err(PdfError::XrefEntry {
-                    num,
-                    what: "offset points inside another object",
-                });
+            while let Some(&(start, end, kind)) = sections.peek() {
+                if start > offset || (start == offset && kind == SectionKind::Stream) {
+                    break;
+                }
+                if start < free_from {
+                    return Err(PdfError::Xref {
+                        offset: start,
+                        what: "section overlaps an object",
+                    });
+                }
+                free_from = end;
+                sections.next();
             }
-            let loaded = self.load(offset, num, generation, 0, false)?;
+            if offset < free_from {
+                return Err(overlap(num));
+            }
+            let loaded = self.load(offset, num, generation, 0)?;
             free_from = loaded.end;
+            if let Some(&(start, _, SectionKind::Stream)) = sections.peek() {
+                if start == offset {
+                    sections.next();
+                }
+            }
             let (Obj::Dict(dict), Some(data)) = (&loaded.value, loaded.stream) else {
                 continue;
             };
             if dict.name(b"Type") == Some(b"ObjStm")
                 && self.xref.get(&num) == Some(&Entry::InUse { offset, generation })
             {
-                // Decoding it inflates it and parses every object inside.
-                self.object_stream(num, 0)?;
+                // Decoding it inflates it and parses every object inside;
+                // sealed, it is framed like any stream and stays opaque.
+                if !matches!(self.crypt, Crypt::Sealed) {
+                    self.object_stream(num, 0)?;
+                }
             } else {
-                self.check_stream_data(num, dict, data)?;
+                self.check_stream_data(num, generation, dict, data)?;
+            }
+        }
+        for (start, _, _) in sections {
+            if start < free_from {
+                return Err(PdfError::Xref {
+                    offset: start,
+                    what: "section overlaps an object",
+                });
             }
         }
         self.in_use = entries;
@@ -775,37 +1176,186 @@ impl<'a> Document<'a> {
     fn check_stream_data(
         &mut self,
         num: u32,
+        generation: u16,
         dict: &Dict<'_>,
-        data: &[u8],
+        data: &'a [u8],
     ) -> Result<(), PdfError> {
-        let filters: Vec<&[u8]> = match dict.get(b"Filter") {
-            Some(Obj::Name(n)) => vec![n.as_ref()],
-            Some(Obj::Array(a)) => a
-                .iter()
-                .map_while(|f| match f {
-                    Obj::Name(n) => Some(n.as_ref()),
-                    _ => None,
-                })
-                .collect(),
-            _ => return Ok(()),
+        let filters = filter_names(num, dict)?;
+        let Some(data) = self.stream_data(num, generation, dict, data)? else {
+            return Ok(());
         };
+        let data = data.as_ref();
+        if data.is_empty() {
+            // `/Length 0` is an empty stream whatever its filters (pikepdf's
+            // blank pages); readers decode it to nothing.
+            return Ok(());
+        }
         let mut decoded: Option<Vec<u8>> = None;
-        for filter in filters {
+        for (i, &filter) in filters.iter().enumerate() {
             let input = decoded.as_deref().unwrap_or(data);
+            let last = i + 1 == filters.len();
+            let bad = |what| PdfError::Stream { num, what };
             decoded = Some(match filter {
-                b"ASCIIHexDecode" | b"AHx" => ascii_hex(input).ok_or(PdfError::Stream {
-                    num,
-                    what: "bad ASCIIHex data",
-                })?,
-                b"ASCII85Decode" | b"A85" => ascii85(input).ok_or(PdfError::Stream {
-                    num,
-                    what: "bad ASCII85 data",
-                })?,
-                b"FlateDecode" | b"Fl" => return self.inflater.inflate(num, input, None),
+                b"ASCIIHexDecode" | b"AHx" => {
+                    self.work.bytes(input.len())?;
+                    ascii_hex(input).ok_or(bad("bad ASCIIHex data"))?
+                }
+                b"ASCII85Decode" | b"A85" => {
+                    self.work.bytes(input.len())?;
+                    ascii85(input).ok_or(bad("bad ASCII85 data"))?
+                }
+                b"FlateDecode" | b"Fl" if last => {
+                    return self.inflater.inflate(num, input, None);
+                }
+                b"FlateDecode" | b"Fl" => {
+                    // A later filter reads the output: keep it, up to the cap
+                    // kept streams have. Past it (never so for the image data
+                    // that follows in practice) the inflate is still checked.
+                    let mut out = Vec::new();
+                    let cap = self.work.kept_stream_cap;
+                    match self.inflater.inflate(num, input, Some((&mut out, cap))) {
+                        Ok(()) => out,
+                        Err(PdfError::Limit(_)) if out.len() <= cap => {
+                            return self.inflater.inflate(num, input, None);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                b"LZWDecode" | b"LZW" => {
+                    self.work.bytes(input.len())?;
+                    let early_change =
+                        !matches!(decode_parm(dict, i, b"EarlyChange"), Some(Obj::Int(0)));
+                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
+                    let cap = if last {
+                        allowance
+                    } else {
+                        allowance.min(self.work.kept_stream_cap)
+                    };
+                    let out = filters::lzw(input, early_change, cap).map_err(|e| match e {
+                        FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
+                        _ => bad("bad LZW data"),
+                    })?;
+                    self.inflater.budget -= out.len() as u64;
+                    out
+                }
+                b"RunLengthDecode" | b"RL" => {
+                    self.work.bytes(input.len())?;
+                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
+                    let out = filters::run_length(input, allowance.min(self.work.kept_stream_cap))
+                        .map_err(|e| match e {
+                            FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
+                            _ => bad("bad RunLength data"),
+                        })?;
+                    self.inflater.budget -= out.len() as u64;
+                    out
+                }
+                b"DCTDecode" | b"DCT" => {
+                    self.work.bytes(input.len())?;
+                    return filters::check_jpeg(input).map_err(|e| match e {
+                        FilterError::Jpeg(what) => bad(what),
+                        _ => bad("bad JPEG data"),
+                    });
+                }
+                // JPX, JBIG2 and CCITT fax data are framed only (VALIDATION.md).
                 _ => return Ok(()),
             });
         }
         Ok(())
+    }
+
+    /// Reads the trailer's `/Encrypt` and tries the empty user password: the
+    /// document is then fully verified with its streams decrypted, or sealed
+    /// (verified by structure only, or refused under `--encrypted-pdf refuse`).
+    fn open_encryption(
+        &mut self,
+        trailer: &TrailerInfo<'a>,
+        limits: &Limits,
+    ) -> Result<Verification, PdfError> {
+        let bad = PdfError::Encryption;
+        let dict = match trailer.encrypt.as_ref() {
+            None => return Ok(Verification::Full),
+            Some(Obj::Dict(dict)) => dict.clone(),
+            Some(&Obj::Ref(num, generation)) => match self.xref.get(&num).copied() {
+                // Strings in it are not encrypted, so it is never in an object stream.
+                Some(Entry::InUse {
+                    offset,
+                    generation: g,
+                }) if g == generation => match self.load(offset, num, g, 0)?.value {
+                    Obj::Dict(dict) => dict,
+                    _ => return Err(bad("/Encrypt is not a dictionary")),
+                },
+                _ => return Err(bad("/Encrypt is not an uncompressed object in use")),
+            },
+            Some(_) => return Err(bad("/Encrypt is not a dictionary")),
+        };
+        let file_id = trailer.file_id.as_deref().unwrap_or_default();
+        self.crypt = match EncryptParams::read(&dict)? {
+            None => Crypt::Sealed,
+            Some(params) => {
+                let security = params.security(file_id);
+                match security.open().map_err(|e| match e {
+                    SecurityError::Revision(_) => bad("unsupported security handler revision"),
+                    SecurityError::Dictionary(what) | SecurityError::Stream(what) => bad(what),
+                })? {
+                    Opening::Decrypt(key) => Crypt::Decrypt {
+                        key,
+                        encrypt_metadata: params.encrypt_metadata,
+                    },
+                    Opening::NeedsPassword => Crypt::Sealed,
+                }
+            }
+        };
+        match self.crypt {
+            Crypt::Sealed if limits.encrypted_pdf == EncryptedPdf::Refuse => {
+                Err(PdfError::Encrypted)
+            }
+            Crypt::Sealed => Ok(Verification::Structure),
+            Crypt::Plain | Crypt::Decrypt { .. } => Ok(Verification::Full),
+        }
+    }
+
+    /// A stream's data as its filters see it: decrypted when the document is
+    /// (§7.6.2: except xref streams, and metadata under `/EncryptMetadata
+    /// false`). `None` when it cannot be read: the document is sealed, or the
+    /// stream names its own `/Crypt` filter.
+    fn stream_data(
+        &mut self,
+        num: u32,
+        generation: u16,
+        dict: &Dict<'_>,
+        data: &'a [u8],
+    ) -> Result<Option<Cow<'a, [u8]>>, PdfError> {
+        let exempt = match dict.name(b"Type") {
+            Some(b"XRef") => true,
+            Some(b"Metadata") => matches!(
+                self.crypt,
+                Crypt::Decrypt {
+                    encrypt_metadata: false,
+                    ..
+                }
+            ),
+            _ => false,
+        };
+        if matches!(self.crypt, Crypt::Plain) || exempt {
+            return Ok(Some(Cow::Borrowed(data)));
+        }
+        if filter_names(num, dict)?.contains(&b"Crypt".as_slice()) {
+            return Ok(None);
+        }
+        self.work.bytes(data.len())?;
+        match &self.crypt {
+            Crypt::Decrypt { key, .. } => key
+                .decrypt_stream(num, generation, data)
+                .map(|plain| Some(Cow::Owned(plain)))
+                .map_err(|e| PdfError::Stream {
+                    num,
+                    what: match e {
+                        SecurityError::Stream(what) => what,
+                        _ => "cannot be decrypted",
+                    },
+                }),
+            Crypt::Sealed | Crypt::Plain => Ok(None),
+        }
     }
 
     /// Every compressed entry must name an object its object stream holds.
@@ -816,6 +1366,7 @@ impl<'a> Document<'a> {
             .filter_map(|(&num, e)| matches!(e, Entry::Compressed { .. }).then_some((num, 0)))
             .collect();
         for (num, generation) in compressed {
+            self.work.charge(COST_ENTRY)?;
             if self.resolve(num, generation, 0)? == Shape::Missing {
                 return Err(PdfError::XrefEntry {
                     num,
@@ -888,6 +1439,65 @@ fn shape_of(value: &Obj<'_>, is_stream: bool) -> Shape {
         },
         _ => Shape::Other,
     }
+}
+
+/// ISO 32000-2 Table 6, and the abbreviations of Table 94 (for inline images;
+/// readers accept them on streams too).
+const STANDARD_FILTERS: &[&[u8]] = &[
+    b"ASCIIHexDecode",
+    b"ASCII85Decode",
+    b"LZWDecode",
+    b"FlateDecode",
+    b"RunLengthDecode",
+    b"CCITTFaxDecode",
+    b"JBIG2Decode",
+    b"DCTDecode",
+    b"JPXDecode",
+    b"Crypt",
+    b"AHx",
+    b"A85",
+    b"LZW",
+    b"Fl",
+    b"RL",
+    b"CCF",
+    b"DCT",
+];
+
+/// The stream's filter chain: a name or an array of names, each a standard
+/// filter (a reader drops a stream whose filter it does not know). An
+/// indirect `/Filter` is not followed.
+/// Entry `key` of the decode parameters of filter number `index`
+/// (`/DecodeParms` is one dictionary or an array aligned with `/Filter`).
+fn decode_parm<'d>(dict: &'d Dict<'_>, index: usize, key: &[u8]) -> Option<&'d Obj<'d>> {
+    let params = match dict.get(b"DecodeParms")? {
+        Obj::Array(a) => a.get(index)?,
+        other if index == 0 => other,
+        _ => return None,
+    };
+    match params {
+        Obj::Dict(p) => p.get(key),
+        _ => None,
+    }
+}
+
+fn filter_names<'d>(num: u32, dict: &'d Dict<'_>) -> Result<Vec<&'d [u8]>, PdfError> {
+    let bad = |what| PdfError::Stream { num, what };
+    let names: Vec<&[u8]> = match dict.get(b"Filter") {
+        Some(Obj::Name(n)) => vec![n.as_ref()],
+        Some(Obj::Array(a)) => a
+            .iter()
+            .map(|f| match f {
+                Obj::Name(n) => Ok(n.as_ref()),
+                _ => Err(bad("/Filter array holds a non-name")),
+            })
+            .collect::<Result<_, _>>()?,
+        None | Some(Obj::Null | Obj::Ref(..)) => Vec::new(),
+        Some(_) => return Err(bad("/Filter is not a name or an array")),
+    };
+    if names.iter().any(|n| !STANDARD_FILTERS.contains(n)) {
+        return Err(bad("unknown filter"));
+    }
+    Ok(names)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1029,7 +1639,7 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 }
 
 /// Inflates Flate streams into a fixed scratch buffer, charging every output
-/// byte against the document's budget.
+/// byte against the document's inflate cap (`Limits::max_inflated_bytes`).
 struct Inflater {
     /// One zlib state reused (reset) for every stream: allocating it is a
     /// large part of the cost of checking a small stream.
@@ -1039,21 +1649,22 @@ struct Inflater {
 }
 
 impl Inflater {
-    fn new() -> Self {
+    fn new(max_inflated_bytes: u64) -> Self {
         Inflater {
             z: Decompress::new(true),
             scratch: vec![0; 32 * 1024],
-            budget: MAX_INFLATED_BYTES,
+            budget: max_inflated_bytes,
         }
     }
 
     /// The zlib stream must end (checksum included) inside `data`; only
-    /// whitespace may follow it. Output is appended to `keep` if given.
+    /// whitespace may follow it. Output is appended to `keep`'s buffer if
+    /// given, up to its cap.
     fn inflate(
         &mut self,
         num: u32,
         data: &[u8],
-        mut keep: Option<&mut Vec<u8>>,
+        mut keep: Option<(&mut Vec<u8>, usize)>,
     ) -> Result<(), PdfError> {
         let bad = |what| PdfError::Stream { num, what };
         let z = &mut self.z;
@@ -1071,8 +1682,8 @@ impl Inflater {
                 .budget
                 .checked_sub(produced as u64)
                 .ok_or(PdfError::Limit("too many inflated bytes"))?;
-            if let Some(kept) = keep.as_deref_mut() {
-                if kept.len() + produced > MAX_KEPT_STREAM_BYTES {
+            if let Some((kept, cap)) = keep.as_mut() {
+                if kept.len() + produced > *cap {
                     return Err(PdfError::Limit("xref or object stream too large"));
                 }
                 kept.extend_from_slice(self.scratch.get(..produced).unwrap_or_default());
@@ -1133,11 +1744,12 @@ fn is_regular(b: u8) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Obj<'a> {
     Null,
-    Bool,
+    Bool(bool),
     Int(i64),
     Real,
     Name(Cow<'a, [u8]>),
-    Str,
+    /// A string token as written, delimiters included (see `string_bytes`).
+    Str(&'a [u8]),
     Array(Vec<Obj<'a>>),
     Dict(Dict<'a>),
     Ref(u32, u16),
@@ -1239,25 +1851,69 @@ impl<'a> Lexer<'a> {
     }
 }
 
-fn parse_obj<'a>(lx: &mut Lexer<'a>, depth: usize) -> Result<Obj<'a>, &'static str> {
-    parse_value(lx, depth, true)
+/// Why a value did not parse: bad syntax (`pdf_object`) or the work budget
+/// or the kept-values cap ran out (`pdf_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParseFail {
+    Syntax(&'static str),
+    Limit(&'static str),
 }
 
-/// Parses one object. With `keep` false the syntax is checked just the same
-/// but arrays and dictionaries come back empty: checking every object of a
-/// file that way allocates nothing.
-fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'a>, &'static str> {
-    if depth > MAX_NESTING {
-        return Err("objects nested too deeply");
+impl ParseFail {
+    fn into_pdf_error(self, syntax: impl FnOnce(&'static str) -> PdfError) -> PdfError {
+        match self {
+            ParseFail::Syntax(what) => syntax(what),
+            ParseFail::Limit(what) => PdfError::Limit(what),
+        }
     }
+}
+
+impl From<&'static str> for ParseFail {
+    fn from(what: &'static str) -> Self {
+        ParseFail::Syntax(what)
+    }
+}
+
+/// What a parse stores. Every value's syntax is checked either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing: arrays and dictionaries come back empty.
+    No,
+    /// Dictionaries keep the values of `KEPT_KEYS`; arrays are not stored.
+    Keys,
+    /// A value under a kept key: arrays keep their items, dictionaries their
+    /// kept keys.
+    Yes,
+}
+
+/// Parses one top-level object, charging the work budget for every value
+/// and capping the values stored at `MAX_KEPT_VALUES`.
+fn parse_top<'a>(lx: &mut Lexer<'a>, keep: Keep, work: &mut Work) -> Result<Obj<'a>, ParseFail> {
+    work.kept_values_left = MAX_KEPT_VALUES;
+    parse_value(lx, 0, keep, work)
+}
+
+fn parse_value<'a>(
+    lx: &mut Lexer<'a>,
+    depth: usize,
+    keep: Keep,
+    work: &mut Work,
+) -> Result<Obj<'a>, ParseFail> {
+    if depth > MAX_NESTING {
+        return Err("objects nested too deeply".into());
+    }
+    work.units_left = work
+        .units_left
+        .checked_sub(COST_VALUE)
+        .ok_or(ParseFail::Limit("work budget exhausted"))?;
     lx.skip_ws();
     let Some(b) = lx.peek() else {
-        return Err("unexpected end of data");
+        return Err("unexpected end of data".into());
     };
     match b {
         b'/' => {
             lx.pos += 1;
-            parse_name(lx).map(Obj::Name)
+            Ok(Obj::Name(parse_name(lx)?))
         }
         b'<' if lx.buf.get(lx.pos + 1) == Some(&b'<') => {
             lx.pos += 2;
@@ -1268,26 +1924,33 @@ fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'
                     return Ok(Obj::Dict(Dict(entries)));
                 }
                 if !lx.eat(b"/") {
-                    return Err("dictionary key is not a name");
+                    return Err("dictionary key is not a name".into());
                 }
                 let key = parse_name(lx)?;
-                let value = parse_value(lx, depth + 1, keep)?;
-                if keep {
+                let child = if keep != Keep::No && KEPT_KEYS.contains(&key.as_ref()) {
+                    Keep::Yes
+                } else {
+                    Keep::No
+                };
+                let value = parse_value(lx, depth + 1, child, work)?;
+                if child == Keep::Yes {
+                    store(work)?;
                     entries.push((key, value));
                 }
             }
         }
         b'<' => {
+            let start = lx.pos;
             lx.pos += 1;
             loop {
                 match lx.peek() {
                     Some(b'>') => {
                         lx.pos += 1;
-                        return Ok(Obj::Str);
+                        return Ok(Obj::Str(&lx.buf[start..lx.pos]));
                     }
                     Some(c) if c.is_ascii_hexdigit() || is_ws(c) => lx.pos += 1,
-                    Some(_) => return Err("bad hex string"),
-                    None => return Err("unterminated hex string"),
+                    Some(_) => return Err("bad hex string".into()),
+                    None => return Err("unterminated hex string".into()),
                 }
             }
         }
@@ -1303,42 +1966,123 @@ fn parse_value<'a>(lx: &mut Lexer<'a>, depth: usize, keep: bool) -> Result<Obj<'
                         open -= 1;
                         if open == 0 {
                             lx.pos += i + 1;
-                            return Ok(Obj::Str);
+                            return Ok(Obj::Str(&rest[..=i]));
                         }
                     }
                     _ => {}
                 }
                 i += 1;
             }
-            Err("unterminated string")
+            Err("unterminated string".into())
         }
         b'[' => {
             lx.pos += 1;
             let mut items = Vec::new();
+            let child = if keep == Keep::Yes {
+                Keep::Yes
+            } else {
+                Keep::No
+            };
             loop {
                 lx.skip_ws();
                 if lx.eat(b"]") {
                     return Ok(Obj::Array(items));
                 }
-                let item = parse_value(lx, depth + 1, keep)?;
-                if keep {
+                let item = parse_value(lx, depth + 1, child, work)?;
+                if child == Keep::Yes {
+                    store(work)?;
                     items.push(item);
                 }
             }
         }
-        b'+' | b'-' | b'.' | b'0'..=b'9' => parse_number(lx),
+        b'+' | b'-' | b'.' | b'0'..=b'9' => Ok(parse_number(lx)?),
         _ => {
             let word_len = lx.rest().iter().take_while(|&&c| is_regular(c)).count();
             let word = &lx.rest()[..word_len];
             let obj = match word {
-                b"true" | b"false" => Obj::Bool,
+                b"true" => Obj::Bool(true),
+                b"false" => Obj::Bool(false),
                 b"null" => Obj::Null,
-                _ => return Err("unexpected token"),
+                _ => return Err("unexpected token".into()),
             };
             lx.pos += word_len;
             Ok(obj)
         }
     }
+}
+
+/// Counts one stored value against the per-object cap.
+fn store(work: &mut Work) -> Result<(), ParseFail> {
+    work.kept_values_left = work
+        .kept_values_left
+        .checked_sub(1)
+        .ok_or(ParseFail::Limit("too many values kept for one object"))?;
+    Ok(())
+}
+
+/// The bytes a string token stands for (ISO 32000-2 §7.3.4): a hex string's
+/// digit pairs (an odd last digit is followed by 0), or a literal string's
+/// text with its escapes and end-of-line rules applied. Linear in the token.
+fn string_bytes(raw: &[u8]) -> Vec<u8> {
+    if raw.first() == Some(&b'<') {
+        let digits: Vec<u8> = raw
+            .iter()
+            .filter_map(|&c| (c as char).to_digit(16).map(|d| d as u8))
+            .collect();
+        return digits
+            .chunks(2)
+            .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
+            .collect();
+    }
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while let Some(&c) = inner.get(i) {
+        i += 1;
+        match c {
+            b'\\' => {
+                let Some(&e) = inner.get(i) else { break };
+                i += 1;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'0'..=b'7' => {
+                        let mut value = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match inner.get(i) {
+                                Some(&d @ b'0'..=b'7') => {
+                                    value = value * 8 + u32::from(d - b'0');
+                                    i += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(value as u8);
+                    }
+                    // A backslash before an end of line continues the string.
+                    b'\r' => {
+                        if inner.get(i) == Some(&b'\n') {
+                            i += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    other => out.push(other),
+                }
+            }
+            // Every unescaped end of line reads as a line feed.
+            b'\r' => {
+                if inner.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                out.push(b'\n');
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A name after its `/`, with `#xx` escapes decoded.
@@ -1413,24 +2157,57 @@ fn parse_number<'a>(lx: &mut Lexer<'a>) -> Result<Obj<'a>, &'static str> {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> Result<Obj<'_>, &'static str> {
-        parse_obj(&mut Lexer::new(s.as_bytes(), 0), 0)
+    fn parse(s: &str) -> Result<Obj<'_>, ParseFail> {
+        parse_top(
+            &mut Lexer::new(s.as_bytes(), 0),
+            Keep::Keys,
+            &mut Work::new(1 << 20),
+        )
     }
 
     #[test]
     fn parses_nested_objects_and_references() {
-        let obj = parse("<< /Type /Cat#61log /Kids [1 0 R 2 0 R] /N -3 /S (a(b)c\\)) /H <0aF> >>")
-            .unwrap();
+        let obj = parse(
+            "<< /Type /Cat#61log /Index [1 0 R 2 0 R] /N -3 /S (a(b)c\\)) /H <0aF> \
+             /DecodeParms [<< /Columns 4 /Other [1] >>] >>",
+        )
+        .unwrap();
         let Obj::Dict(d) = obj else {
             panic!("not a dict")
         };
         assert_eq!(d.name(b"Type"), Some(&b"Catalog"[..]));
         assert_eq!(
-            d.get(b"Kids"),
+            d.get(b"Index"),
             Some(&Obj::Array(vec![Obj::Ref(1, 0), Obj::Ref(2, 0)]))
         );
         assert_eq!(d.get(b"N"), Some(&Obj::Int(-3)));
-        assert_eq!(d.get(b"S"), Some(&Obj::Str));
+        let params = Dict(vec![(Cow::Borrowed(&b"Columns"[..]), Obj::Int(4))]);
+        assert_eq!(
+            d.get(b"DecodeParms"),
+            Some(&Obj::Array(vec![Obj::Dict(params)]))
+        );
+        // Values under keys no check reads are parsed but not stored.
+        assert_eq!(d.get(b"S"), None);
+        assert_eq!(d.get(b"H"), None);
+    }
+
+    #[test]
+    fn parsing_charges_the_work_budget() {
+        let names = format!("[{}]", "/ ".repeat(1000));
+        let mut lx = Lexer::new(names.as_bytes(), 0);
+        let mut work = Work::new(0);
+        work.units_left = 500 * COST_VALUE;
+        assert!(Work::new(0).units_left >= MIN_WORK_UNITS);
+        assert_eq!(
+            parse_top(&mut lx, Keep::Keys, &mut work),
+            Err(ParseFail::Limit("work budget exhausted"))
+        );
+        let mut lx = Lexer::new(names.as_bytes(), 0);
+        let mut work = Work::new(1 << 20);
+        assert_eq!(
+            parse_top(&mut lx, Keep::Keys, &mut work),
+            Ok(Obj::Array(vec![]))
+        );
     }
 
     #[test]
@@ -1448,7 +2225,10 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         let deep = "[".repeat(MAX_NESTING + 5);
-        assert_eq!(parse(&deep), Err("objects nested too deeply"));
+        assert_eq!(
+            parse(&deep),
+            Err(ParseFail::Syntax("objects nested too deeply"))
+        );
     }
 
     #[test]
@@ -1457,6 +2237,19 @@ mod tests {
         assert_eq!(object_header(buf, 2), Some((12, 0, 10)));
         assert_eq!(object_header(buf, 3), None);
         assert_eq!(object_header(buf, 1), None);
+    }
+
+    #[test]
+    fn string_tokens_decode_to_their_bytes() {
+        assert_eq!(string_bytes(b"<48 65 6c6C6f>"), b"Hello");
+        assert_eq!(string_bytes(b"<123>"), [0x12, 0x30]);
+        assert_eq!(string_bytes(b"()"), b"");
+        assert_eq!(
+            string_bytes(b"(a\\(b\\)\\n\\101\\0053\\\r\nc\r\nd\\q)"),
+            b"a(b)\nA\x053c\ndq"
+        );
+        // Inside a literal, balanced parentheses are kept.
+        assert_eq!(string_bytes(b"(x(y)z)"), b"x(y)z");
     }
 
     #[test]

@@ -5,16 +5,14 @@
 //!
 //! Inflating is the expensive part but it is what proves the pixels are all
 //! there: CRCs only prove each chunk arrived as its writer sent it, not that
-//! the writer sent a whole image.
+//! the writer sent a whole image. APNG frames (`fcTL` + `fdAT`) are inflated
+//! and checked the same way, against each frame's own size.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+use super::Limits;
 
-/// Images whose decoded scanlines would exceed this are refused: it bounds the
-/// CPU one document can cost (inflating never allocates more than a fixed
-/// scratch buffer).
-pub const MAX_RAW_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
+pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// The PNG specification's limit on a chunk length (2^31 - 1).
 const MAX_CHUNK_LEN: u32 = 0x7fff_ffff;
@@ -76,16 +74,24 @@ impl PngError {
     }
 }
 
+/// Validates a complete PNG file with the default [`Limits`].
+pub fn validate_png(bytes: &[u8]) -> Result<(), PngError> {
+    validate_png_with(bytes, &Limits::default())
+}
+
 /// Validates a complete PNG file. Bytes after IEND are refused: a served PNG
 /// must be exactly one image, and trailing data usually means a concatenation
 /// or a mislabelled body.
-pub fn validate_png(bytes: &[u8]) -> Result<(), PngError> {
+pub fn validate_png_with(bytes: &[u8], limits: &Limits) -> Result<(), PngError> {
     let mut rest = bytes.strip_prefix(SIGNATURE).ok_or(PngError::Signature)?;
     let mut offset = SIGNATURE.len();
     let mut header: Option<Header> = None;
     let mut image: Option<ImageData> = None;
     let mut seen_plte = false;
     let mut idat = IdatRun::NotYet;
+    // Bytes every image and frame of this file may still inflate to.
+    let mut inflate_left = limits.max_inflated_bytes;
+    let mut animation: Option<Animation> = None;
 
     loop {
         if rest.is_empty() {
@@ -112,7 +118,13 @@ pub fn validate_png(bytes: &[u8]) -> Result<(), PngError> {
                     return Err(layout("second IHDR"));
                 }
                 let h = Header::parse(chunk.data)?;
-                image = Some(ImageData::new(&h)?);
+                let size = h.image_bytes(h.width, h.height);
+                if size.is_none_or(|n| n > limits.max_png_image_bytes) {
+                    return Err(PngError::Ihdr(
+                        "decoded image larger than the configured cap",
+                    ));
+                }
+                image = Some(ImageData::new(&h, h.width, h.height, &mut inflate_left)?);
                 header = Some(h);
             }
             b"PLTE" => {
@@ -141,12 +153,34 @@ pub fn validate_png(bytes: &[u8]) -> Result<(), PngError> {
                     .ok_or(layout("IDAT before IHDR"))?
                     .feed(chunk.data)?;
             }
+            b"acTL" => {
+                if idat != IdatRun::NotYet || animation.is_some() {
+                    return Err(layout("acTL after IDAT or twice"));
+                }
+                animation = Some(Animation::new(chunk.data).map_err(layout)?);
+            }
+            b"fcTL" if animation.is_some() => {
+                let h = header.as_ref().ok_or(layout("fcTL before IHDR"))?;
+                let anim = animation.as_mut().ok_or(layout("fcTL without acTL"))?;
+                anim.frame_control(h, chunk.data, idat == IdatRun::NotYet, &mut inflate_left)
+                    .map_err(|e| e.at(offset))?;
+            }
+            b"fdAT" if animation.is_some() => {
+                if idat == IdatRun::NotYet {
+                    return Err(layout("fdAT before IDAT"));
+                }
+                let anim = animation.as_mut().ok_or(layout("fdAT without acTL"))?;
+                anim.frame_data(chunk.data).map_err(|e| e.at(offset))?;
+            }
             b"IEND" => {
                 if !chunk.data.is_empty() {
                     return Err(layout("IEND with data"));
                 }
                 if idat == IdatRun::NotYet {
                     return Err(PngError::MissingIdat);
+                }
+                if let Some(anim) = animation.as_mut() {
+                    anim.finish().map_err(|e| e.at(offset))?;
                 }
                 if chunk.total_len != rest.len() {
                     return Err(layout("data after IEND"));
@@ -302,9 +336,19 @@ impl Header {
         Ok(())
     }
 
+    /// Decoded scanline bytes of an image (or frame) of this size.
+    fn image_bytes(&self, width: u32, height: u32) -> Option<u64> {
+        self.passes(width, height)
+            .iter()
+            .try_fold(0u64, |acc, &(row, rows)| {
+                row.checked_mul(rows).and_then(|n| acc.checked_add(n))
+            })
+    }
+
     /// (bytes per scanline including the filter byte, scanline count) for each
-    /// non-empty pass: one for plain images, up to seven for Adam7.
-    fn passes(&self) -> Vec<(u64, u64)> {
+    /// non-empty pass of an image (or frame) of this size: one for plain
+    /// images, up to seven for Adam7.
+    fn passes(&self, width: u32, height: u32) -> Vec<(u64, u64)> {
         const ADAM7: [(u64, u64, u64, u64); 7] = [
             (0, 0, 8, 8),
             (4, 0, 8, 8),
@@ -314,7 +358,7 @@ impl Header {
             (1, 0, 2, 2),
             (0, 1, 1, 2),
         ];
-        let (w, h) = (u64::from(self.width), u64::from(self.height));
+        let (w, h) = (u64::from(width), u64::from(height));
         let row_bytes = |pixels: u64| 1 + (pixels * self.bits_per_pixel()).div_ceil(8);
         if !self.interlaced {
             return vec![(row_bytes(w), h)];
@@ -346,19 +390,24 @@ struct ImageData {
 }
 
 impl ImageData {
-    fn new(header: &Header) -> Result<Self, PngError> {
-        let passes = header.passes();
-        let expected = passes.iter().try_fold(0u64, |acc, &(row, rows)| {
-            row.checked_mul(rows).and_then(|n| acc.checked_add(n))
-        });
-        let expected = match expected {
-            Some(n) if n <= MAX_RAW_IMAGE_BYTES => n,
-            _ => {
-                return Err(PngError::Ihdr(
-                    "decoded image larger than the configured cap",
-                ));
-            }
+    /// The data of an image or frame of `width` x `height`, whose decoded
+    /// size is taken from what the document may still inflate.
+    fn new(
+        header: &Header,
+        width: u32,
+        height: u32,
+        inflate_left: &mut u64,
+    ) -> Result<Self, PngError> {
+        let passes = header.passes(width, height);
+        let expected = header
+            .image_bytes(width, height)
+            .and_then(|n| inflate_left.checked_sub(n).map(|left| (n, left)));
+        let Some((expected, left)) = expected else {
+            return Err(PngError::ImageData(
+                "images and frames inflate to more than the configured cap",
+            ));
         };
+        *inflate_left = left;
         let (first_rows, pass) = (passes.first().map_or(0, |p| p.1), 0);
         Ok(ImageData {
             inflater: Decompress::new(true),
@@ -452,6 +501,131 @@ impl ImageData {
     }
 }
 
+/// APNG (acTL, then fcTL and fdAT): every frame's data is one zlib stream
+/// over its fdAT chunks, which must inflate to exactly the frame's
+/// scanlines; sequence numbers run 0, 1, 2... over fcTL and fdAT; the frame
+/// count is what acTL announced. Without acTL these chunks are ancillary and
+/// readers ignore them, so they are only CRC-checked.
+struct Animation {
+    frames_announced: u32,
+    frames_seen: u32,
+    next_sequence: u32,
+    /// The frame whose fdAT chunks are being read (frames after the default image).
+    frame: Option<ImageData>,
+}
+
+/// A rule an APNG chunk broke, placed at its chunk by `at`.
+enum FrameFault {
+    Layout(&'static str),
+    Data(PngError),
+}
+
+impl FrameFault {
+    fn at(self, offset: usize) -> PngError {
+        match self {
+            FrameFault::Layout(what) => PngError::ChunkLayout { offset, what },
+            FrameFault::Data(e) => e,
+        }
+    }
+}
+
+impl Animation {
+    fn new(actl: &[u8]) -> Result<Self, &'static str> {
+        let d: &[u8; 8] = actl.try_into().map_err(|_| "acTL length is not 8")?;
+        let frames = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+        if frames == 0 {
+            return Err("acTL announces no frames");
+        }
+        Ok(Animation {
+            frames_announced: frames,
+            frames_seen: 0,
+            next_sequence: 0,
+            frame: None,
+        })
+    }
+
+    fn sequence(&mut self, data: &[u8]) -> Result<(), FrameFault> {
+        let seq = data
+            .get(..4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+            .ok_or(FrameFault::Layout("APNG chunk without a sequence number"))?;
+        if seq != self.next_sequence {
+            return Err(FrameFault::Layout("APNG sequence number out of order"));
+        }
+        self.next_sequence = seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// An fcTL: ends the previous frame's data, checks this frame's region,
+    /// and (unless it describes the default image, before IDAT) starts
+    /// reading its fdAT data.
+    fn frame_control(
+        &mut self,
+        header: &Header,
+        fctl: &[u8],
+        before_idat: bool,
+        inflate_left: &mut u64,
+    ) -> Result<(), FrameFault> {
+        let d: &[u8; 26] = fctl
+            .try_into()
+            .map_err(|_| FrameFault::Layout("fcTL length is not 26"))?;
+        self.sequence(d)?;
+        self.end_frame()?;
+        let be = |i: usize| u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+        let (width, height, x, y) = (be(4), be(8), be(12), be(16));
+        let inside = width > 0
+            && height > 0
+            && x.checked_add(width).is_some_and(|r| r <= header.width)
+            && y.checked_add(height).is_some_and(|b| b <= header.height);
+        if !inside {
+            return Err(FrameFault::Layout("fcTL frame outside the image"));
+        }
+        if d[24] > 2 || d[25] > 1 {
+            return Err(FrameFault::Layout(
+                "unknown fcTL dispose or blend operation",
+            ));
+        }
+        self.frames_seen += 1;
+        if self.frames_seen > self.frames_announced {
+            return Err(FrameFault::Layout("more fcTL frames than acTL announces"));
+        }
+        if before_idat {
+            // The default image is the first frame: IDAT holds its data.
+            if (width, height, x, y) != (header.width, header.height, 0, 0) {
+                return Err(FrameFault::Layout("first fcTL is not the whole image"));
+            }
+            return Ok(());
+        }
+        self.frame =
+            Some(ImageData::new(header, width, height, inflate_left).map_err(FrameFault::Data)?);
+        Ok(())
+    }
+
+    fn frame_data(&mut self, fdat: &[u8]) -> Result<(), FrameFault> {
+        self.sequence(fdat)?;
+        let frame = self
+            .frame
+            .as_mut()
+            .ok_or(FrameFault::Layout("fdAT without its fcTL"))?;
+        frame.feed(&fdat[4..]).map_err(FrameFault::Data)
+    }
+
+    fn end_frame(&mut self) -> Result<(), FrameFault> {
+        match self.frame.take() {
+            Some(mut frame) => frame.finish().map_err(FrameFault::Data),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), FrameFault> {
+        self.end_frame()?;
+        if self.frames_seen != self.frames_announced {
+            return Err(FrameFault::Layout("fewer fcTL frames than acTL announces"));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,19 +643,19 @@ mod tests {
     #[test]
     fn scanline_layout_follows_adam7() {
         // 1x1: only the first pass has a pixel.
-        assert_eq!(header(1, 1, 8, 6, true).passes(), vec![(5, 1)]);
+        assert_eq!(header(1, 1, 8, 6, true).passes(1, 1), vec![(5, 1)]);
         // 8x8 RGB: passes of 1x1, 1x1, 2x1, 2x2, 4x2, 4x4, 8x4 pixels.
-        let rows: Vec<_> = header(8, 8, 8, 2, true).passes();
+        let rows: Vec<_> = header(8, 8, 8, 2, true).passes(8, 8);
         assert_eq!(
             rows,
             vec![(4, 1), (4, 1), (7, 1), (7, 2), (13, 2), (13, 4), (25, 4)]
         );
         // 3x2 at 4 bits: passes 1 (1x1), 4 (1x1: x=2), 6 (1x1: x=1) and 7 (3x1).
         assert_eq!(
-            header(3, 2, 4, 0, true).passes(),
+            header(3, 2, 4, 0, true).passes(3, 2),
             vec![(2, 1), (2, 1), (2, 1), (3, 1)]
         );
         // Not interlaced: one pass, bits rounded up to whole bytes.
-        assert_eq!(header(9, 5, 1, 0, false).passes(), vec![(3, 5)]);
+        assert_eq!(header(9, 5, 1, 0, false).passes(9, 5), vec![(3, 5)]);
     }
 }

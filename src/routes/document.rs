@@ -75,8 +75,17 @@ async fn serve(
         }
     })?;
 
-    access.update(|a| a.served_type = Some(document.doc_type.as_str()));
-    metrics::counter!(m::DOCUMENTS_SERVED, "type" => document.doc_type.as_str()).increment(1);
+    let verification = document.verification.as_str();
+    access.update(|a| {
+        a.served_type = Some(document.doc_type.as_str());
+        a.verification = Some(verification);
+    });
+    metrics::counter!(
+        m::DOCUMENTS_SERVED,
+        "type" => document.doc_type.as_str(),
+        "verification" => verification
+    )
+    .increment(1);
     let etag = conditional::etag(&document.digest);
     let len = document.bytes.len();
     let (status, range) = match conditional::decide(method, headers, &etag, len) {

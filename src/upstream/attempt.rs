@@ -13,13 +13,15 @@ use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
 use super::validation::ValidationPool;
 use super::verdicts::VerdictCache;
-use crate::document::{self, DocumentType, Rejection};
+use crate::document::{self, DocumentType, Limits, Rejection, Verification};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
 #[derive(Debug)]
 pub struct Document {
     pub bytes: Bytes,
     pub doc_type: DocumentType,
+    /// How much of it validation could prove (encrypted PDFs needing a password: structure).
+    pub verification: Verification,
     /// BLAKE3 of `bytes`: the verdict cache's key, and a strong ETag.
     pub digest: blake3::Hash,
     pub reservation: Reservation,
@@ -172,6 +174,7 @@ pub struct AttemptContext<'a> {
     pub url: &'a str,
     pub headers: &'a HeaderMap,
     pub max_document_size: u64,
+    pub validation_limits: &'a Limits,
     pub byte_budget: &'a ByteBudget,
     pub validation: &'a ValidationPool,
     pub verdicts: &'a VerdictCache,
@@ -282,18 +285,23 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
         label,
         reservation,
     } = body;
-    let (doc_type, bytes, reservation) = match ctx.verdicts.get(&digest) {
-        Some(doc_type) => (doc_type, bytes, reservation),
+    let (verdict, bytes, reservation) = match ctx.verdicts.get(&digest) {
+        Some(verdict) => (verdict, bytes, reservation),
         None => {
+            let limits = *ctx.validation_limits;
             let (verdict, bytes, reservation) = ctx
                 .validation
-                .run(move || (document::validate(&bytes), bytes, reservation))
+                .run(move || (document::validate_with(&bytes, &limits), bytes, reservation))
                 .await?;
-            let doc_type = verdict.map_err(AttemptError::Invalid)?;
-            ctx.verdicts.insert(digest, doc_type);
-            (doc_type, bytes, reservation)
+            let verdict = verdict.map_err(AttemptError::Invalid)?;
+            ctx.verdicts.insert(digest, verdict);
+            (verdict, bytes, reservation)
         }
     };
+    let document::Verdict {
+        doc_type,
+        verification,
+    } = verdict;
     if let Some(label) = label.filter(|l| !label_matches(l, doc_type)) {
         tracing::warn!(
             upstream_content_type = %label,
@@ -305,6 +313,7 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
     Ok(Document {
         bytes,
         doc_type,
+        verification,
         digest,
         reservation,
     })

@@ -39,6 +39,7 @@ use validation::ValidationPool;
 use verdicts::VerdictCache;
 
 use crate::config::Config;
+use crate::document::Limits;
 use crate::metrics as m;
 
 /// Idle upstream connections kept for reuse. Each holds read buffers sized
@@ -73,6 +74,7 @@ pub struct Upstream {
     max_attempts: u32,
     backoff: Duration,
     max_document_size: u64,
+    validation_limits: Limits,
     breaker: CircuitBreaker,
     throttle: Throttle,
     retry_budget: RetryBudget,
@@ -110,6 +112,7 @@ impl Upstream {
             max_attempts: config.max_attempts,
             backoff: config.retry_backoff,
             max_document_size: config.max_document_size,
+            validation_limits: config.validation_limits(),
             breaker,
             throttle: Throttle::new(ThrottleSettings {
                 k: config.throttle_k,
@@ -174,6 +177,7 @@ impl Upstream {
             url: &url,
             headers: &headers,
             max_document_size: self.max_document_size,
+            validation_limits: &self.validation_limits,
             byte_budget: &self.byte_budget,
             validation: &self.validation,
             verdicts: &self.verdicts,

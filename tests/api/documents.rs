@@ -175,3 +175,78 @@ async fn upstream_bodies_never_leak_into_errors() {
         "{text}"
     );
 }
+
+fn encrypted_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/encrypted")
+            .join(name),
+    )
+    .unwrap()
+}
+
+async fn served_count(app: &TestApp, verification: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let series =
+        format!("docproxy_documents_served_total{{type=\"pdf\",verification=\"{verification}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn an_encrypted_pdf_is_served_with_the_verification_its_password_allows() {
+    let app = spawn_app().await;
+    let (before_full, before_structure) = (
+        served_count(&app, "full").await,
+        served_count(&app, "structure").await,
+    );
+    let opens = encrypted_fixture("qpdf-aes-256.pdf");
+    Mock::given(path("/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(opens.clone(), "application/pdf"))
+        .mount(&app.upstream)
+        .await;
+    let sealed = encrypted_fixture("libreoffice-open-password.pdf");
+    Mock::given(path("/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sealed.clone(), "application/pdf"))
+        .mount(&app.upstream)
+        .await;
+
+    let response = app.get("/1").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap(), opens);
+    let response = app.get("/2").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap(), sealed);
+
+    // The recorder is the process's: other tests serve full documents too.
+    assert!(served_count(&app, "full").await >= before_full + 1.0);
+    assert_eq!(
+        served_count(&app, "structure").await,
+        before_structure + 1.0
+    );
+}
+
+#[tokio::test]
+async fn encrypted_pdf_refuse_refuses_only_what_needs_a_password() {
+    let app = spawn_app_with(&["--encrypted-pdf", "refuse", "--max-attempts", "1"]).await;
+    Mock::given(path("/1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(encrypted_fixture("qpdf-rc4-128.pdf"), "application/pdf"),
+        )
+        .mount(&app.upstream)
+        .await;
+    Mock::given(path("/2"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            encrypted_fixture("qpdf-rc4-128-user-password.pdf"),
+            "application/pdf",
+        ))
+        .mount(&app.upstream)
+        .await;
+
+    assert_eq!(app.get("/1").await.status(), 200);
+    let refused = app.get("/2").await;
+    assert_eq!(refused.status(), 502);
+    assert_eq!(problem(refused).await["code"], "upstream_failed");
+}

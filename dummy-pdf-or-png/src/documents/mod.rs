@@ -3,6 +3,7 @@
 //! files drift from it (`REGENERATE=1 cargo test -p dummy-pdf-or-png` rewrites them).
 
 pub mod generate;
+pub mod hostile;
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,33 @@
+//! The stream decoders on any bytes: never a panic, and never more output
+//! than the cap they are given. The first byte picks the decoder.
+#![no_main]
+
+use docproxy::document::{content, filters};
+use libfuzzer_sys::fuzz_target;
+
+/// Small, so the cap itself is exercised.
+const CAP: usize = 64 * 1024;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, data)) = data.split_first() else {
+        return;
+    };
+    match pick % 5 {
+        0 | 1 => {
+            if let Ok(out) = filters::lzw(data, pick % 5 == 0, CAP) {
+                assert!(out.len() <= CAP);
+            }
+        }
+        2 => {
+            if let Ok(out) = filters::run_length(data, CAP) {
+                assert!(out.len() <= CAP);
+            }
+        }
+        3 => {
+            let _ = filters::check_jpeg(data);
+        }
+        _ => {
+            let _ = content::check_content(data);
+        }
+    }
+});
