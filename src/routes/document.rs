@@ -92,9 +92,8 @@ pub fn parse_id(raw: &str) -> Result<u64, &'static str> {
 
 fn document_response(id: u64, document: Arc<Document>) -> Response {
     let mime = document.doc_type.mime();
-    let extension = mime_guess::get_mime_extensions_str(mime)
-        .and_then(|exts| exts.first().copied())
-        .unwrap_or(document.doc_type.as_str());
+    // The short names are the types' file extensions too.
+    let extension = document.doc_type.as_str();
     let len = document.bytes.len();
     let mut response = Response::new(Body::new(ReservedBody {
         bytes: Some(document.bytes.clone()),
@@ -116,7 +115,7 @@ fn document_response(id: u64, document: Arc<Document>) -> Response {
     let disposition = format!("inline; filename=\"{id}.{extension}\"");
     headers.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition)
+        HeaderValue::try_from(disposition)
             .expect("digits and a known extension are valid header text"),
     );
     response
