@@ -4,7 +4,9 @@
 //! the real fixtures and the dummy upstream's documents (small), a large PDF whose bulk is an
 //! unfiltered stream (the structural walk alone: `/Length` lets it skip the
 //! data), and large Flate-compressed PDF and PNG bodies (dominated by
-//! inflating, which the validators must do to prove the data is whole).
+//! inflating, which the validators must do to prove the data is whole). And
+//! the bare inflate of the dummy's documents' zlib streams (`inflate_only`):
+//! the limit full validation of those documents can approach.
 
 use std::hint::black_box;
 use std::io::Write;
@@ -125,6 +127,100 @@ fn large_png(side: u32) -> Vec<u8> {
     png
 }
 
+/// The concatenated IDAT data of a PNG: its one zlib stream.
+fn png_zlib_stream(png: &[u8]) -> Vec<u8> {
+    let mut at = 8;
+    let mut stream = Vec::new();
+    while at + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().expect("4 bytes")) as usize;
+        if &png[at + 4..at + 8] == b"IDAT" {
+            stream.extend_from_slice(&png[at + 8..at + 8 + len]);
+        }
+        at += 12 + len;
+    }
+    stream
+}
+
+/// The data of every stream in a PDF that inflates as zlib (its Flate streams).
+fn pdf_zlib_streams(pdf: &[u8]) -> Vec<Vec<u8>> {
+    let find = |from: usize, needle: &[u8]| {
+        pdf[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let mut streams = Vec::new();
+    let mut at = 0;
+    while let Some(start) = find(at, b"stream\r\n") {
+        let data = start + b"stream\r\n".len();
+        let Some(end) = find(data, b"\r\nendstream") else {
+            break;
+        };
+        let candidate = pdf[data..end].to_vec();
+        if inflate(&candidate) > 0 {
+            streams.push(candidate);
+        }
+        at = end;
+    }
+    streams
+}
+
+/// Inflates a zlib stream into a fixed scratch buffer, as the validators do,
+/// and returns the inflated length (0 if it is not a whole zlib stream): the
+/// bare cost of inflating, the limit of any validator that proves the data whole.
+fn inflate(stream: &[u8]) -> u64 {
+    let mut z = flate2::Decompress::new(true);
+    let mut scratch = [0u8; 32 * 1024];
+    loop {
+        let (before_in, before_out) = (z.total_in() as usize, z.total_out());
+        match z.decompress(
+            &stream[before_in..],
+            &mut scratch,
+            flate2::FlushDecompress::None,
+        ) {
+            Ok(flate2::Status::StreamEnd) => return z.total_out(),
+            Ok(_) if z.total_in() as usize == before_in && z.total_out() == before_out => return 0,
+            Ok(_) => {}
+            Err(_) => return 0,
+        }
+    }
+}
+
+/// Bare inflate of the same zlib streams the validators inflate for the
+/// dummy's documents: the ratio of `validate/dummy_upstream_*` to these is
+/// how close full validation comes to its limit.
+fn bench_inflate_baseline(c: &mut Criterion) {
+    let mut group = c.benchmark_group("inflate_only");
+    let inputs = [
+        (
+            "dummy_upstream_pdf",
+            dummy_pdf_or_png::PDF,
+            pdf_zlib_streams(dummy_pdf_or_png::PDF),
+        ),
+        (
+            "dummy_upstream_png",
+            dummy_pdf_or_png::PNG,
+            vec![png_zlib_stream(dummy_pdf_or_png::PNG)],
+        ),
+    ];
+    for (name, document, streams) in &inputs {
+        assert!(!streams.is_empty(), "{name}: no zlib stream found");
+        for stream in streams {
+            assert!(inflate(stream) > 0, "{name}: a stream does not inflate");
+        }
+        // Per document byte, like the validators' figures, so the two compare.
+        group.throughput(Throughput::Bytes(document.len() as u64));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                for stream in streams {
+                    black_box(inflate(black_box(stream)));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("validate");
     let eight_mib = 8 << 20;
@@ -164,5 +260,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_inflate_baseline);
 criterion_main!(benches);

@@ -7,7 +7,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    SharedString, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const HTTP_REQUESTS: &str = "docproxy_http_requests_total";
@@ -162,15 +164,44 @@ fn describe_all() {
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
-/// Records one finished inbound request.
+/// Records one finished inbound request. The labels are static text for the
+/// statuses and methods docproxy answers, so no request formats or allocates one.
 pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: Duration) {
     let labels = [
-        ("route", route.to_owned()),
-        ("method", method.to_owned()),
-        ("status", status.to_string()),
+        ("route", SharedString::const_str(route)),
+        ("method", method_label(method)),
+        ("status", status_label(status)),
     ];
     counter!(HTTP_REQUESTS, &labels).increment(1);
     histogram!(HTTP_REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
+}
+
+fn method_label(method: &str) -> SharedString {
+    match method {
+        "GET" => SharedString::const_str("GET"),
+        "HEAD" => SharedString::const_str("HEAD"),
+        other => SharedString::from_owned(other.to_owned()),
+    }
+}
+
+fn status_label(status: u16) -> SharedString {
+    const STATUSES: [(u16, &str); 11] = [
+        (200, "200"),
+        (304, "304"),
+        (400, "400"),
+        (404, "404"),
+        (405, "405"),
+        (412, "412"),
+        (499, "499"),
+        (500, "500"),
+        (502, "502"),
+        (503, "503"),
+        (504, "504"),
+    ];
+    match STATUSES.iter().find(|(code, _)| *code == status) {
+        Some((_, text)) => SharedString::const_str(text),
+        None => SharedString::from_owned(status.to_string()),
+    }
 }
 
 /// Every outcome label of [`UPSTREAM_ATTEMPTS`], for pre-registration.

@@ -5,7 +5,7 @@
 //!
 //! Its own test binary: each test keeps cores busy with large, valid PNGs,
 //! which would disturb the timing of other binaries' tests. A PNG of 2^25
-//! one-pixel scanlines (64 KB on the wire, 64 MiB inflated) costs ~0.8 s of
+//! one-pixel scanlines (64 KB on the wire, 64 MiB inflated) costs ~0.7 s of
 //! CPU in a test build, where the per-scanline checks are unoptimised; that is
 //! several times every deadline below. Each body is distinct, so none is
 //! spared validation by having been seen before.
@@ -227,8 +227,19 @@ async fn documents_beyond_the_validation_queue_are_shed_at_once() {
 
 #[tokio::test]
 async fn a_deadline_passing_during_validation_is_a_504_at_the_deadline() {
-    let deadline = Duration::from_millis(300);
-    let app = spawn_app(1..2, &["--deadline", "300ms", "--attempt-timeout", "300ms"]).await;
+    let deadline = Duration::from_millis(150);
+    let app = spawn_app(
+        1..2,
+        &[
+            "--deadline",
+            "150ms",
+            "--attempt-timeout",
+            "150ms",
+            "--connect-timeout",
+            "100ms",
+        ],
+    )
+    .await;
     let started = Instant::now();
     let response = app.get("/1").await;
     let took = started.elapsed();

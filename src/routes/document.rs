@@ -121,9 +121,8 @@ fn document_response(
     slot: OwnedSemaphorePermit,
 ) -> Response {
     let mime = document.doc_type.mime();
-    let extension = mime_guess::get_mime_extensions_str(mime)
-        .and_then(|exts| exts.first().copied())
-        .unwrap_or(document.doc_type.as_str());
+    // The short names are the types' file extensions too.
+    let extension = document.doc_type.as_str();
     let len = document.bytes.len();
     let mut response = Response::new(Body::new(DocumentBody::new(
         document.clone(),
@@ -146,7 +145,7 @@ fn document_response(
     let disposition = format!("inline; filename=\"{id}.{extension}\"");
     headers.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition)
+        HeaderValue::try_from(disposition)
             .expect("digits and a known extension are valid header text"),
     );
     response

@@ -171,7 +171,7 @@ impl AttemptError {
 /// Everything an attempt needs besides the id.
 pub struct AttemptContext<'a> {
     pub http: &'a reqwest::Client,
-    pub url: &'a str,
+    pub url: &'a reqwest::Url,
     pub headers: &'a HeaderMap,
     pub max_document_size: u64,
     pub validation_limits: &'a Limits,
@@ -183,7 +183,7 @@ pub struct AttemptContext<'a> {
 /// A body read in full, its bytes reserved in the byte budget, not yet validated.
 pub struct Body {
     bytes: Bytes,
-    /// BLAKE3 of `bytes`, hashed chunk by chunk as they arrived.
+    /// BLAKE3 of `bytes`.
     digest: blake3::Hash,
     /// The upstream's Content-Type, only ever compared with the true type.
     label: Option<String>,
@@ -194,7 +194,7 @@ pub struct Body {
 pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
     let response = ctx
         .http
-        .get(ctx.url)
+        .get(ctx.url.clone())
         .headers(ctx.headers.clone())
         .send()
         .await
@@ -243,9 +243,6 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         .reserve(declared.unwrap_or(0))
         .ok_or(Refusal::OverBudget)?;
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
-    // Hashed as it arrives, while each chunk is in the cache, and in steps no
-    // longer than a chunk on the async worker: equal to `blake3::hash(&body)`.
-    let mut digest = blake3::Hasher::new();
     let mut response = response;
     while let Some(chunk) = response
         .chunk()
@@ -262,13 +259,17 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         if !reservation.grow_to(len) {
             return Err(Refusal::OverBudget.into());
         }
-        digest.update(&chunk);
         body.extend_from_slice(&chunk);
     }
 
+    let bytes = body.freeze();
+    // In one call: hashing chunk by chunk as they arrived cost a third more
+    // (partial chunks and a parent node at a time, where one call hashes
+    // eight chunks and their parents at once). ~10 µs for the ~48 KB PNG;
+    // 8 MiB, the default size limit, is ~2 ms.
     Ok(Body {
-        bytes: body.freeze(),
-        digest: digest.finalize(),
+        digest: blake3::hash(&bytes),
+        bytes,
         label,
         reservation,
     })

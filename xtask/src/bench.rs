@@ -1,11 +1,15 @@
 //! `cargo xtask bench`: in one run on one machine, interleaved round by round,
 //! wrk against (1) the upstream directly, (2) nginx as a reverse proxy in
 //! front of it, and (3) docproxy (validating every body) in front of it; PNG
-//! and PDF bodies of the dummy's sizes; 64 and 256 connections; medians of the
-//! rounds. Also the fail-fast path: docproxy's answers while its breaker is open.
+//! and PDF bodies of the original's shape and size; 64 and 256 connections;
+//! medians of the rounds. Also the fail-fast path: docproxy's answers while
+//! its breaker is open.
 //!
-//! The upstreams are `dummy-pdf-or-png --only png` and `--only pdf`, so every
-//! body has the original size; nginx's config is bench/nginx.conf.
+//! Two modes, one after the other: hot, where the upstream sends the same
+//! bytes every time (docproxy's verdict cache spares it validating them
+//! again), and cold, where `dummy-pdf-or-png --unique` makes every body new,
+//! so docproxy validates every one. The upstreams are `dummy-pdf-or-png
+//! --only png` and `--only pdf`; nginx's config is bench/nginx.conf.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +31,9 @@ pub struct Args {
     /// Connection counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "64,256")]
     connections: Vec<u32>,
+    /// Modes to measure: hot (the same bytes every time) and cold (every body new).
+    #[arg(long, value_delimiter = ',', default_value = "hot,cold")]
+    modes: Vec<Mode>,
     /// Replace the results section of this Markdown file (between the
     /// `<!-- bench:begin -->` and `<!-- bench:end -->` markers).
     #[arg(long)]
@@ -54,6 +61,23 @@ impl Wrk {
 
     fn errors(&self) -> u64 {
         self.connect + self.read + self.write + self.status + self.timeout
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+enum Mode {
+    /// The same bytes on every response: docproxy validates each document once.
+    Hot,
+    /// Every response's bytes new (`dummy-pdf-or-png --unique`): docproxy validates all.
+    Cold,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Hot => "hot",
+            Mode::Cold => "cold",
+        }
     }
 }
 
@@ -177,62 +201,18 @@ pub async fn main(args: Args) -> Result<bool, String> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let kinds = ["png", "pdf"];
-    let mut upstreams = Vec::new();
-    let mut proxies = Vec::new();
-    for kind in kinds {
-        let only = ["--only".to_string(), kind.to_string()];
-        let log = work.join(format!("dummy-{kind}.log"));
-        let upstream = procs::start_dummy(&bins, procs::free_port(), &only, &log).await?;
-        let log = work.join(format!("docproxy-{kind}.log"));
-        proxies.push(procs::start_docproxy(&bins, upstream.port, &[], &log).await?);
-        upstreams.push(upstream);
+    let setup = Setup {
+        args: &args,
+        bins: &bins,
+        root: &root,
+        work: &work,
+        script: &script,
+        kinds: &kinds,
+    };
+    let mut runs = BTreeMap::new();
+    for &mode in &args.modes {
+        setup.measure(mode, &mut runs).await?;
     }
-    let nginx = start_nginx(
-        &root,
-        &work.join("nginx"),
-        [upstreams[0].port, upstreams[1].port],
-    )
-    .await?;
-    let targets = [Target::Upstream, Target::Nginx, Target::Docproxy];
-    let mut runs: BTreeMap<(usize, u32, Target), Vec<(Wrk, f64)>> = BTreeMap::new();
-    for round in 1..=args.rounds {
-        for (k, kind) in kinds.iter().enumerate() {
-            for &conns in &args.connections {
-                for target in targets {
-                    let (url, pid) = match target {
-                        Target::Upstream => (upstreams[k].base_url(), None),
-                        Target::Nginx => (format!("http://127.0.0.1:{}", nginx.proxy[k]), None),
-                        Target::Docproxy => (proxies[k].base_url(), Some(proxies[k].pid())),
-                    };
-                    if let Some(pid) = pid {
-                        reset_peak_rss(pid);
-                    }
-                    let w = wrk(&url, conns, args.seconds, &script)?;
-                    let rss = match target {
-                        Target::Docproxy => proxies[k].peak_rss().unwrap_or(0) as f64 / 1048576.0,
-                        _ => 0.0,
-                    };
-                    eprintln!(
-                        "round {round} {kind} c={conns} {:<18} {:>8.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}{}",
-                        target.name(),
-                        w.rps(),
-                        w.p50_us as f64 / 1e3,
-                        w.p99_us as f64 / 1e3,
-                        w.errors(),
-                        if rss > 0.0 {
-                            format!("  peak RSS {rss:.1} MiB")
-                        } else {
-                            String::new()
-                        }
-                    );
-                    runs.entry((k, conns, target)).or_default().push((w, rss));
-                }
-            }
-        }
-    }
-    drop(proxies);
-    drop(nginx);
-    drop(upstreams);
 
     let fail_fast = breaker_open(&bins, &work, &script, args.seconds).await?;
     let cells: BTreeMap<_, _> = runs
@@ -255,6 +235,95 @@ pub async fn main(args: Args) -> Result<bool, String> {
         println!("results written into {}", path.display());
     }
     Ok(true)
+}
+
+/// Each run's wrk summary and docproxy's peak RSS, by (mode, kind, connections, target).
+type Runs = BTreeMap<(Mode, usize, u32, Target), Vec<(Wrk, f64)>>;
+
+/// What every mode's measurement shares.
+struct Setup<'a> {
+    args: &'a Args,
+    bins: &'a Binaries,
+    root: &'a Path,
+    work: &'a Path,
+    script: &'a Path,
+    kinds: &'a [&'a str],
+}
+
+impl Setup<'_> {
+    /// One mode's rounds: its own upstreams, docproxies and nginx, stopped after.
+    async fn measure(&self, mode: Mode, runs: &mut Runs) -> Result<(), String> {
+        let Setup {
+            args,
+            bins,
+            root,
+            work,
+            script,
+            kinds,
+        } = *self;
+        let mut upstreams = Vec::new();
+        let mut proxies = Vec::new();
+        for kind in kinds {
+            let mut flags = vec!["--only".to_string(), kind.to_string()];
+            if mode == Mode::Cold {
+                flags.push("--unique".into());
+            }
+            let name = format!("{}-{kind}", mode.name());
+            let log = work.join(format!("dummy-{name}.log"));
+            let upstream = procs::start_dummy(bins, procs::free_port(), &flags, &log).await?;
+            let log = work.join(format!("docproxy-{name}.log"));
+            proxies.push(procs::start_docproxy(bins, upstream.port, &[], &log).await?);
+            upstreams.push(upstream);
+        }
+        let nginx = start_nginx(
+            root,
+            &work.join(format!("nginx-{}", mode.name())),
+            [upstreams[0].port, upstreams[1].port],
+        )
+        .await?;
+        let targets = [Target::Upstream, Target::Nginx, Target::Docproxy];
+        for round in 1..=args.rounds {
+            for (k, kind) in kinds.iter().enumerate() {
+                for &conns in &args.connections {
+                    for target in targets {
+                        let (url, pid) = match target {
+                            Target::Upstream => (upstreams[k].base_url(), None),
+                            Target::Nginx => (format!("http://127.0.0.1:{}", nginx.proxy[k]), None),
+                            Target::Docproxy => (proxies[k].base_url(), Some(proxies[k].pid())),
+                        };
+                        if let Some(pid) = pid {
+                            reset_peak_rss(pid);
+                        }
+                        let w = wrk(&url, conns, args.seconds, script)?;
+                        let rss = match target {
+                            Target::Docproxy => {
+                                proxies[k].peak_rss().unwrap_or(0) as f64 / 1048576.0
+                            }
+                            _ => 0.0,
+                        };
+                        eprintln!(
+                            "{} round {round} {kind} c={conns} {:<18} {:>8.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}{}",
+                            mode.name(),
+                            target.name(),
+                            w.rps(),
+                            w.p50_us as f64 / 1e3,
+                            w.p99_us as f64 / 1e3,
+                            w.errors(),
+                            if rss > 0.0 {
+                                format!("  peak RSS {rss:.1} MiB")
+                            } else {
+                                String::new()
+                            }
+                        );
+                        runs.entry((mode, k, conns, target))
+                            .or_default()
+                            .push((w, rss));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// docproxy in front of a port nobody listens on, breaker forced open with a
@@ -342,7 +411,7 @@ struct FailFast {
 
 fn render(
     args: &Args,
-    cells: &BTreeMap<(usize, u32, Target), Cell>,
+    cells: &BTreeMap<(Mode, usize, u32, Target), Cell>,
     kinds: &[&str],
     fail_fast: FailFast,
 ) -> String {
@@ -355,32 +424,38 @@ fn render(
         args.seconds,
         args.rounds
     );
-    t.push_str("| body | conns | target | rps | p50 ms | p99 ms | errors | rps vs nginx | p99 vs nginx (ms) | peak RSS MiB |\n");
-    t.push_str("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n");
-    for (k, kind) in kinds.iter().enumerate() {
-        for &conns in &args.connections {
-            let nginx = cells
-                .get(&(k, conns, Target::Nginx))
-                .copied()
-                .unwrap_or_default();
-            for target in [Target::Upstream, Target::Nginx, Target::Docproxy] {
-                let c = cells.get(&(k, conns, target)).copied().unwrap_or_default();
-                let _ = writeln!(
-                    t,
-                    "| {kind} | {conns} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2}x | {:+.2} | {} |",
-                    target.name(),
-                    c.rps,
-                    c.p50_ms,
-                    c.p99_ms,
-                    c.errors,
-                    c.rps / nginx.rps,
-                    c.p99_ms - nginx.p99_ms,
-                    if target == Target::Docproxy {
-                        format!("{:.1}", c.peak_rss_mib)
-                    } else {
-                        "".into()
-                    },
-                );
+    t.push_str("| mode | body | conns | target | rps | p50 ms | p99 ms | errors | rps vs nginx | p99 vs nginx (ms) | peak RSS MiB |\n");
+    t.push_str("|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for &mode in &args.modes {
+        for (k, kind) in kinds.iter().enumerate() {
+            for &conns in &args.connections {
+                let nginx = cells
+                    .get(&(mode, k, conns, Target::Nginx))
+                    .copied()
+                    .unwrap_or_default();
+                for target in [Target::Upstream, Target::Nginx, Target::Docproxy] {
+                    let c = cells
+                        .get(&(mode, k, conns, target))
+                        .copied()
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        t,
+                        "| {} | {kind} | {conns} | {} | {:.0} | {:.2} | {:.2} | {} | {:.2}x | {:+.2} | {} |",
+                        mode.name(),
+                        target.name(),
+                        c.rps,
+                        c.p50_ms,
+                        c.p99_ms,
+                        c.errors,
+                        c.rps / nginx.rps,
+                        c.p99_ms - nginx.p99_ms,
+                        if target == Target::Docproxy {
+                            format!("{:.1}", c.peak_rss_mib)
+                        } else {
+                            "".into()
+                        },
+                    );
+                }
             }
         }
     }
