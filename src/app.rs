@@ -11,9 +11,9 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::TryFutureExt;
 use http::Uri;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
@@ -21,7 +21,7 @@ use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Config;
-use crate::connection::{ClientIo, HeaderClock};
+use crate::connection::{ClientIo, ConnectionState, Connections};
 use crate::error::AppError;
 use crate::routes::{document, health, parse_id};
 use crate::shutdown::{Phase, PhaseCell};
@@ -56,7 +56,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: Arc<AppState>,
-    connections: Arc<Semaphore>,
+    connections: Arc<Connections>,
     header_read_timeout: Duration,
     keep_alive_timeout: Duration,
     send_timeout: Duration,
@@ -188,7 +188,7 @@ impl Application {
             listener,
             router: router(state.clone()),
             state,
-            connections: Arc::new(Semaphore::new(config.max_connections as usize)),
+            connections: Connections::new(config.max_connections),
             header_read_timeout: config.header_read_timeout,
             keep_alive_timeout: config.keep_alive_timeout,
             send_timeout: config.send_timeout,
@@ -213,7 +213,6 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let upkeep = tokio::spawn(m::upkeep(self.state.metrics.clone()));
-        let graceful = GracefulShutdown::new();
         let head_limit = hyper_head_limit(self.state.max_header_size);
         let mut http = hyper::server::conn::http1::Builder::new();
         // hyper's header-read timer runs from the moment a connection is idle
@@ -232,12 +231,7 @@ impl Application {
             // A connection slot first: at the limit, new connections wait in
             // the listen backlog instead of each costing buffers here.
             let accept = async {
-                let slot = self
-                    .connections
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the connection semaphore is never closed");
+                let slot = self.connections.slot().await;
                 (slot, self.listener.accept().await)
             };
             let (slot, stream, peer) = tokio::select! {
@@ -253,16 +247,32 @@ impl Application {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let clock = HeaderClock::started(self.header_read_timeout);
-            let io = ClientIo::new(stream, peer, clock.clone(), self.send_timeout);
+            let state = ConnectionState::new(self.header_read_timeout);
+            let io = ClientIo::new(stream, peer, state.clone(), self.send_timeout);
             let router = self.router.clone();
-            let service = hyper::service::service_fn(move |request| {
-                clock.headers_received();
-                router.clone().oneshot(request)
-            });
-            let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
+            let service = {
+                let state = state.clone();
+                hyper::service::service_fn(move |request| {
+                    let state = state.clone();
+                    router
+                        .clone()
+                        .oneshot(request)
+                        .map_ok(move |response| state.request_started(response))
+                })
+            };
+            let connections = self.connections.clone();
+            let connection = http.serve_connection(TokioIo::new(io), service);
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
+                let mut connection = std::pin::pin!(connection);
+                let result = tokio::select! {
+                    result = connection.as_mut() => result,
+                    () = connections.should_close(&state) => {
+                        // Finishes the request under way, if any, then closes.
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(error) = result {
                     tracing::debug!(%error, "connection ended with an error");
                 }
                 drop(slot);
@@ -272,7 +282,8 @@ impl Application {
         self.state.phase.set(Phase::Draining);
         drop(self.listener);
         tracing::info!(grace = ?self.shutdown_grace, "draining in-flight requests");
-        match tokio::time::timeout(self.shutdown_grace, graceful.shutdown()).await {
+        self.connections.drain();
+        match tokio::time::timeout(self.shutdown_grace, self.connections.all_closed()).await {
             Ok(()) => tracing::info!("drained; stopped"),
             Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
         }

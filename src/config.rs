@@ -185,8 +185,12 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_HEADER_SIZE", default_value = "16KiB", value_parser = parse_size)]
     pub max_header_size: u64,
 
-    /// Client connections open at once; beyond it, new ones wait in the listen backlog.
-    #[arg(long, env = "DOCPROXY_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// Client connections open at once. At the limit, idle keep-alive
+    /// connections are closed to make room; while all are busy, new ones wait
+    /// in the listen backlog. Room for the ~1,500 connections a pooling client
+    /// opens for 1,000 concurrent requests (its pool races new connections
+    /// against idle ones), at about 30 KiB each when flooded with headers.
+    #[arg(long, env = "DOCPROXY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
 
     /// On SIGTERM/SIGINT, how long in-flight requests get to finish.

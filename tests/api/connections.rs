@@ -59,15 +59,18 @@ async fn a_head_far_over_the_limit_is_refused_by_hyper_and_closed() {
 }
 
 #[tokio::test]
-async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+async fn connections_beyond_the_limit_wait_while_all_are_busy() {
     let app = spawn_app_with(&["--max-connections", "2"]).await;
     let request = "GET /healthz HTTP/1.1\r\nHost: docproxy\r\n\r\n";
+    // Two connections in the middle of their requests' headers: busy, not idle.
     let mut first = app.connect().await;
     let mut second = app.connect().await;
-    assert_eq!(exchange(&mut first, request).await.status, 200);
-    assert_eq!(exchange(&mut second, request).await.status, 200);
+    for busy in [&mut first, &mut second] {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
-    // A third connection is not accepted while both are open...
+    // A third connection is not served while both are busy...
     let mut third = app.connect().await;
     third.write_all(request.as_bytes()).await.unwrap();
     let waiting = tokio::time::timeout(Duration::from_millis(300), read_response(&mut third)).await;
@@ -80,6 +83,31 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
         .expect("served once a slot is free")
         .expect("a response");
     assert_eq!(answered.status, 200);
+    // The other finishes its request as if nothing happened.
+    second.write_all(b"Host: docproxy\r\n\r\n").await.unwrap();
+    assert_eq!(read_response(&mut second).await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn at_the_limit_idle_keep_alive_connections_make_room() {
+    let app = spawn_app_with(&["--max-connections", "2"]).await;
+    let request = "GET /healthz HTTP/1.1\r\nHost: docproxy\r\n\r\n";
+    let mut first = app.connect().await;
+    let mut second = app.connect().await;
+    assert_eq!(exchange(&mut first, request).await.status, 200);
+    assert_eq!(exchange(&mut second, request).await.status, 200);
+
+    // Both are idle: a new connection is served, and idle ones are closed for it.
+    let mut third = app.connect().await;
+    let answered = tokio::time::timeout(Duration::from_secs(5), exchange(&mut third, request))
+        .await
+        .expect("an idle connection makes room");
+    assert_eq!(answered.status, 200);
+    for idle in [&mut first, &mut second] {
+        tokio::time::timeout(Duration::from_secs(5), until_closed(idle))
+            .await
+            .expect("idle connections are closed at the limit");
+    }
 }
 
 const HEALTHZ: &str = "GET /healthz HTTP/1.1\r\nHost: docproxy\r\n\r\n";
