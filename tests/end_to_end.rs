@@ -11,19 +11,25 @@ use tokio::net::TcpListener;
 
 const REQUESTS: usize = 1_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
+/// The real dummy on a free port, serving until the test ends; its base URL.
+async fn start_dummy(config: dummy_pdf_or_png::Config) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let dummy = dummy_pdf_or_png::Config {
-        seed: Some(2026),
-        ..Default::default()
-    };
     tokio::spawn(dummy_pdf_or_png::serve(
         listener,
-        dummy,
+        config,
         std::future::pending(),
     ));
+    upstream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
+    let upstream = start_dummy(dummy_pdf_or_png::Config {
+        seed: Some(2026),
+        ..Default::default()
+    })
+    .await;
 
     // Default settings but for attempts: with the default five, one request
     // in 100,000 meets five corrupt PDFs in a row, which would fail 1% of runs
@@ -84,18 +90,12 @@ async fn a_thousand_requests_through_the_real_dummy_are_all_valid() {
 /// body is new, so none is spared validation, and every one is still served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_bodies_from_the_real_dummy_are_all_validated_and_served() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
-    let dummy = dummy_pdf_or_png::Config {
+    let upstream = start_dummy(dummy_pdf_or_png::Config {
         seed: Some(2027),
         unique: true,
         ..Default::default()
-    };
-    tokio::spawn(dummy_pdf_or_png::serve(
-        listener,
-        dummy,
-        std::future::pending(),
-    ));
+    })
+    .await;
     let docproxy = start_docproxy(&["--upstream-url", &upstream, "--max-attempts", "8"]).await;
     let base = docproxy.address.clone();
 

@@ -1225,29 +1225,13 @@ impl<'a> Document<'a> {
                     self.work.bytes(input.len())?;
                     let early_change =
                         !matches!(decode_parm(dict, i, b"EarlyChange"), Some(Obj::Int(0)));
-                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
-                    let cap = if last {
-                        allowance
-                    } else {
-                        allowance.min(self.work.kept_stream_cap)
-                    };
-                    let out = filters::lzw(input, early_change, cap).map_err(|e| match e {
-                        FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
-                        _ => bad("bad LZW data"),
-                    })?;
-                    self.inflater.budget -= out.len() as u64;
-                    out
+                    let out = filters::lzw(input, early_change, self.decode_allowance(last));
+                    self.decoded(num, out, "bad LZW data")?
                 }
                 b"RunLengthDecode" | b"RL" => {
                     self.work.bytes(input.len())?;
-                    let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
-                    let out = filters::run_length(input, allowance.min(self.work.kept_stream_cap))
-                        .map_err(|e| match e {
-                            FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
-                            _ => bad("bad RunLength data"),
-                        })?;
-                    self.inflater.budget -= out.len() as u64;
-                    out
+                    let out = filters::run_length(input, self.decode_allowance(last));
+                    self.decoded(num, out, "bad RunLength data")?
                 }
                 b"DCTDecode" | b"DCT" => {
                     self.work.bytes(input.len())?;
@@ -1261,6 +1245,34 @@ impl<'a> Document<'a> {
             });
         }
         Ok(())
+    }
+
+    /// Bytes a decoder may still output: what is left of the inflate
+    /// allowance, and no more than the kept-stream cap when a later filter
+    /// reads the output.
+    fn decode_allowance(&self, last: bool) -> usize {
+        let allowance = usize::try_from(self.inflater.budget).unwrap_or(usize::MAX);
+        if last {
+            allowance
+        } else {
+            allowance.min(self.work.kept_stream_cap)
+        }
+    }
+
+    /// Charges a decoder's output to the inflate allowance; its failure is
+    /// `what`, or the limit when it ran out of allowance.
+    fn decoded(
+        &mut self,
+        num: u32,
+        result: Result<Vec<u8>, FilterError>,
+        what: &'static str,
+    ) -> Result<Vec<u8>, PdfError> {
+        let out = result.map_err(|e| match e {
+            FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
+            _ => PdfError::Stream { num, what },
+        })?;
+        self.inflater.budget -= out.len() as u64;
+        Ok(out)
     }
 
     /// Reads the trailer's `/Encrypt` and tries the empty user password: the
