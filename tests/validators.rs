@@ -551,6 +551,102 @@ fn structural_rules_are_enforced() {
 }
 
 #[test]
+fn the_page_tree_must_be_whole() {
+    let reason = |catalog: &str, objects: &[(u32, &str)]| {
+        validate(&build_pdf(catalog, objects, "")).map_err(|e| e.reason())
+    };
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>";
+    let one_page = "<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, page)]),
+        Ok(DocumentType::Pdf)
+    );
+    let refused = Err("pdf_page_tree");
+    // No /Pages, or one that points nowhere (a one-bit flip to /Pagec).
+    assert_eq!(
+        reason(
+            "<< /Type /Catalog /Pagec 2 0 R >>",
+            &[(2, one_page), (3, page)]
+        ),
+        refused
+    );
+    assert_eq!(reason(CATALOG, &[(3, page)]), refused);
+    assert_eq!(reason(CATALOG, &[(2, page)]), refused, "/Pages is a page");
+    // Kids that point nowhere, or at something that is not a node.
+    assert_eq!(reason(CATALOG, &[(2, one_page)]), refused);
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, "<< /Type /Font >>")]),
+        refused
+    );
+    assert_eq!(
+        reason(
+            CATALOG,
+            &[(2, "<< /Type /Pages /Kids 3 0 R /Count 1 >>"), (3, page)]
+        ),
+        refused
+    );
+    // A cycle, and a node reached twice.
+    let cycle = "<< /Type /Pages /Kids [2 0 R] /Count 0 >>";
+    assert_eq!(reason(CATALOG, &[(2, cycle)]), refused);
+    let twice = "<< /Type /Pages /Kids [3 0 R 3 0 R] /Count 2 >>";
+    assert_eq!(reason(CATALOG, &[(2, twice), (3, page)]), refused);
+    // /Count must be the number of pages below each node.
+    let wrong_count = "<< /Type /Pages /Kids [3 0 R] /Count 2 >>";
+    assert_eq!(reason(CATALOG, &[(2, wrong_count), (3, page)]), refused);
+    let nested = "<< /Type /Pages /Kids [4 0 R] /Count 1 >>";
+    let inner_wrong = "<< /Type /Pages /Kids [3 0 R] /Parent 2 0 R >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, nested), (3, page), (4, inner_wrong)]),
+        refused
+    );
+    // /MediaBox of its own or inherited.
+    let bare = "<< /Type /Page /Parent 2 0 R >>";
+    assert_eq!(reason(CATALOG, &[(2, one_page), (3, bare)]), refused);
+    let boxed = "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 5 5] >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, boxed), (3, bare)]),
+        Ok(DocumentType::Pdf)
+    );
+    // /Contents, when present, resolves to a stream.
+    let stream = "<< /Length 0 >>\nstream\n\nendstream";
+    let with =
+        |contents: &str| format!("<< /Type /Page /MediaBox [0 0 1 1] /Contents {contents} >>");
+    for (contents, expected) in [
+        ("4 0 R", Ok(DocumentType::Pdf)),
+        ("[4 0 R 4 0 R]", Ok(DocumentType::Pdf)),
+        ("5 0 R", refused),
+        ("[4 0 R 5 0 R]", refused),
+        ("(text)", refused),
+    ] {
+        let page = with(contents);
+        assert_eq!(
+            reason(CATALOG, &[(2, one_page), (3, &page), (4, stream)]),
+            expected,
+            "{contents}"
+        );
+    }
+    let not_stream = with("4 0 R");
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, &not_stream), (4, "42")]),
+        refused
+    );
+    // Untyped nodes, as readers take them: with /Kids a node, without a page.
+    let untyped = "<< /Kids [3 0 R] /Count 1 >>";
+    let untyped_page = "<< /MediaBox [0 0 1 1] >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, untyped), (3, untyped_page)]),
+        Ok(DocumentType::Pdf)
+    );
+    // The flip that issue 14 found served: /Pages to /Pagec in the catalog.
+    let dummy = dummy_pdf_or_png::PDF;
+    let at = find(dummy, b"/Type /Catalog", 0).unwrap();
+    let pages_at = find(dummy, b"/Pages", at).unwrap();
+    let mut flipped = dummy.to_vec();
+    flipped[pages_at + 5] = b'c';
+    assert_eq!(validate(&flipped).map_err(|e| e.reason()), refused);
+}
+
+#[test]
 fn stream_length_must_end_at_endstream_and_flate_must_finish() {
     let stream = |len: usize, bytes: &str| {
         format!("<< /Length {len} /Filter /FlateDecode >>\nstream\n{bytes}\nendstream")
