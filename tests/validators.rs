@@ -533,11 +533,15 @@ fn structural_rules_are_enforced() {
     // happens to look like an object) is refused.
     let mut pdf = b"%PDF-1.7\n".to_vec();
     let one = pdf.len();
-    pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /X (2 0 obj\n(x)\nendobj) >>\nendobj\n");
+    pdf.extend_from_slice(
+        b"1 0 obj\n<< /Type /Catalog /Pages 3 0 R /X (2 0 obj\n(x)\nendobj) >>\nendobj\n",
+    );
     let two = find(&pdf, b"2 0 obj", 0).unwrap();
+    let three = pdf.len();
+    pdf.extend_from_slice(format!("3 0 obj\n{PAGES}\nendobj\n").as_bytes());
     let xref = pdf.len();
     pdf.extend_from_slice(
-        format!("xref\n0 3\n0000000000 65535 f \n{one:010} 00000 n \n{two:010} 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!("xref\n0 4\n0000000000 65535 f \n{one:010} 00000 n \n{two:010} 00000 n \n{three:010} 00000 n \ntrailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
     assert_eq!(reason(&pdf), Err("pdf_xref"));
     // Trailing garbage after %%EOF, or the header somewhere else.
@@ -548,6 +552,102 @@ fn structural_rules_are_enforced() {
     let mut versioned = pdf.clone();
     versioned[5..8].copy_from_slice(b"3.0");
     assert_eq!(reason(&versioned), Err("pdf_header"));
+}
+
+#[test]
+fn the_page_tree_must_be_whole() {
+    let reason = |catalog: &str, objects: &[(u32, &str)]| {
+        validate(&build_pdf(catalog, objects, "")).map_err(|e| e.reason())
+    };
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>";
+    let one_page = "<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, page)]),
+        Ok(DocumentType::Pdf)
+    );
+    let refused = Err("pdf_page_tree");
+    // No /Pages, or one that points nowhere (a one-bit flip to /Pagec).
+    assert_eq!(
+        reason(
+            "<< /Type /Catalog /Pagec 2 0 R >>",
+            &[(2, one_page), (3, page)]
+        ),
+        refused
+    );
+    assert_eq!(reason(CATALOG, &[(3, page)]), refused);
+    assert_eq!(reason(CATALOG, &[(2, page)]), refused, "/Pages is a page");
+    // Kids that point nowhere, or at something that is not a node.
+    assert_eq!(reason(CATALOG, &[(2, one_page)]), refused);
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, "<< /Type /Font >>")]),
+        refused
+    );
+    assert_eq!(
+        reason(
+            CATALOG,
+            &[(2, "<< /Type /Pages /Kids 3 0 R /Count 1 >>"), (3, page)]
+        ),
+        refused
+    );
+    // A cycle, and a node reached twice.
+    let cycle = "<< /Type /Pages /Kids [2 0 R] /Count 0 >>";
+    assert_eq!(reason(CATALOG, &[(2, cycle)]), refused);
+    let twice = "<< /Type /Pages /Kids [3 0 R 3 0 R] /Count 2 >>";
+    assert_eq!(reason(CATALOG, &[(2, twice), (3, page)]), refused);
+    // /Count must be the number of pages below each node.
+    let wrong_count = "<< /Type /Pages /Kids [3 0 R] /Count 2 >>";
+    assert_eq!(reason(CATALOG, &[(2, wrong_count), (3, page)]), refused);
+    let nested = "<< /Type /Pages /Kids [4 0 R] /Count 1 >>";
+    let inner_wrong = "<< /Type /Pages /Kids [3 0 R] /Parent 2 0 R >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, nested), (3, page), (4, inner_wrong)]),
+        refused
+    );
+    // /MediaBox of its own or inherited.
+    let bare = "<< /Type /Page /Parent 2 0 R >>";
+    assert_eq!(reason(CATALOG, &[(2, one_page), (3, bare)]), refused);
+    let boxed = "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 5 5] >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, boxed), (3, bare)]),
+        Ok(DocumentType::Pdf)
+    );
+    // /Contents, when present, resolves to a stream.
+    let stream = "<< /Length 0 >>\nstream\n\nendstream";
+    let with =
+        |contents: &str| format!("<< /Type /Page /MediaBox [0 0 1 1] /Contents {contents} >>");
+    for (contents, expected) in [
+        ("4 0 R", Ok(DocumentType::Pdf)),
+        ("[4 0 R 4 0 R]", Ok(DocumentType::Pdf)),
+        ("5 0 R", refused),
+        ("[4 0 R 5 0 R]", refused),
+        ("(text)", refused),
+    ] {
+        let page = with(contents);
+        assert_eq!(
+            reason(CATALOG, &[(2, one_page), (3, &page), (4, stream)]),
+            expected,
+            "{contents}"
+        );
+    }
+    let not_stream = with("4 0 R");
+    assert_eq!(
+        reason(CATALOG, &[(2, one_page), (3, &not_stream), (4, "42")]),
+        refused
+    );
+    // Untyped nodes, as readers take them: with /Kids a node, without a page.
+    let untyped = "<< /Kids [3 0 R] /Count 1 >>";
+    let untyped_page = "<< /MediaBox [0 0 1 1] >>";
+    assert_eq!(
+        reason(CATALOG, &[(2, untyped), (3, untyped_page)]),
+        Ok(DocumentType::Pdf)
+    );
+    // The flip that issue 14 found served: /Pages to /Pagec in the catalog.
+    let dummy = dummy_pdf_or_png::PDF;
+    let at = find(dummy, b"/Type /Catalog", 0).unwrap();
+    let pages_at = find(dummy, b"/Pages", at).unwrap();
+    let mut flipped = dummy.to_vec();
+    flipped[pages_at + 5] = b'c';
+    assert_eq!(validate(&flipped).map_err(|e| e.reason()), refused);
 }
 
 #[test]
@@ -1347,4 +1447,68 @@ fn lzw_and_run_length_data_must_decode() {
         )),
         Err("pdf_stream")
     );
+}
+
+/// Catalog, one page tree node, one page whose `/Contents` is object 4: a
+/// stream with `filter` (or none) holding `data`.
+fn pdf_with_page_content(filter: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for body in [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 612 792] >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>".to_string(),
+    ] {
+        offsets.push(out.len());
+        let num = offsets.len();
+        out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    offsets.push(out.len());
+    out.extend_from_slice(
+        format!("4 0 obj\n<< /Length {} {filter} >>\nstream\n", data.len()).as_bytes(),
+    );
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn page_content_must_be_content_stream_syntax() {
+    let reason = |pdf: &[u8]| validate(pdf).map(|_| ()).map_err(|e| e.reason());
+    let text = b"q 1 0 0 1 72 720 cm BT /F1 12 Tf (Hello) Tj ET Q 0 0 m 10 10 l S";
+    assert_eq!(reason(&pdf_with_page_content("", text)), Ok(()));
+    assert_eq!(
+        reason(&pdf_with_page_content("/Filter /FlateDecode", &flate(text))),
+        Ok(())
+    );
+    // Unknown operators are fine inside BX/EX; inline image bytes end the check.
+    assert_eq!(
+        reason(&pdf_with_page_content(
+            "",
+            b"BX 1 2 newop EX q BI /W 1 /H 1 ID \x00\xff EI Q"
+        )),
+        Ok(())
+    );
+    let garbage: Vec<u8> = (0..3000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    for (filter, data) in [
+        ("", garbage.clone()),
+        ("/Filter /FlateDecode", flate(&garbage)),
+        ("", b"q 1 0 0 1 72 720 cn Q".to_vec()),
+        ("", b"BT [(unbalanced) Tj ET".to_vec()),
+    ] {
+        assert_eq!(
+            reason(&pdf_with_page_content(filter, &data)),
+            Err("pdf_stream"),
+            "{filter} {:?}",
+            String::from_utf8_lossy(&data[..data.len().min(24)])
+        );
+    }
 }

@@ -124,6 +124,7 @@ pub const REJECTION_REASONS: &[&str] = &[
     "pdf_xref",
     "pdf_trailer",
     "pdf_root",
+    "pdf_page_tree",
     "pdf_object",
     "pdf_stream",
     "pdf_truncated",

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
+use super::content::{self, ContentError};
 use super::filters::{self, FilterError};
 use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
 use super::{EncryptedPdf, Limits, Verification};
@@ -101,6 +102,11 @@ const KEPT_KEYS: &[&[u8]] = &[
     b"StdCF",
     b"CFM",
     b"EarlyChange",
+    b"Pages",
+    b"Kids",
+    b"Count",
+    b"MediaBox",
+    b"Contents",
 ];
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -119,6 +125,8 @@ pub enum PdfError {
     Trailer(&'static str),
     #[error("bad document catalog: {0}")]
     Root(&'static str),
+    #[error("bad page tree: {0}")]
+    PageTree(&'static str),
     #[error("bad object {num} at offset {offset}: {what}")]
     Object {
         num: u32,
@@ -147,6 +155,7 @@ impl PdfError {
             PdfError::Xref { .. } | PdfError::XrefEntry { .. } => "pdf_xref",
             PdfError::Trailer(_) => "pdf_trailer",
             PdfError::Root(_) => "pdf_root",
+            PdfError::PageTree(_) => "pdf_page_tree",
             PdfError::Object { .. } => "pdf_object",
             PdfError::Stream { .. } => "pdf_stream",
             PdfError::Truncated(_) => "pdf_truncated",
@@ -169,6 +178,7 @@ impl PdfError {
             PdfError::XrefEntry { num: 0, what: "" },
             PdfError::Trailer(""),
             PdfError::Root(""),
+            PdfError::PageTree(""),
             PdfError::Object {
                 num: 0,
                 offset: 0,
@@ -221,14 +231,21 @@ pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, 
     let (root_num, root_gen) = trailer
         .root
         .ok_or(PdfError::Trailer("no /Root reference"))?;
-    match doc.resolve(root_num, root_gen, 0)? {
-        // In an object stream of a document that needs a password.
-        Shape::Dict { catalog: true } | Shape::Sealed => {}
-        Shape::Dict { catalog: false } => {
+    let pages = match doc.resolve(root_num, root_gen, 0)? {
+        Shape::Dict(DictShape::Catalog { pages }) => Some(pages),
+        // In an object stream of a document that needs a password: its page
+        // tree cannot be walked.
+        Shape::Sealed => None,
+        Shape::Dict(_) => {
             return Err(PdfError::Root("/Root is not /Type /Catalog"));
         }
         Shape::Missing => return Err(PdfError::Root("/Root is not an object in use")),
         _ => return Err(PdfError::Root("/Root is not a dictionary")),
+    };
+    // The page tree first: it names the content streams the object walk
+    // then decodes and tokenizes.
+    if let Some(pages) = pages {
+        doc.check_page_tree(pages)?;
     }
     doc.check_in_use_objects()?;
     doc.check_compressed_entries()?;
@@ -371,13 +388,46 @@ enum Entry {
 enum Shape {
     Missing,
     Int(i64),
-    Dict {
-        catalog: bool,
-    },
+    Dict(DictShape),
     Stream,
+    Array,
     Other,
     /// Held in an object stream that cannot be decrypted without a password.
     Sealed,
+}
+
+/// What the page tree check needs of a dictionary. Readers (poppler, pdf.js)
+/// take an untyped dictionary for a page tree node if it has `/Kids` and for
+/// a page if not; so does this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DictShape {
+    Catalog {
+        /// `/Pages` if it is a reference.
+        pages: Option<(u32, u16)>,
+    },
+    Pages {
+        kids: RefList,
+        count: Option<i64>,
+        media_box: bool,
+    },
+    Page {
+        contents: RefList,
+        media_box: bool,
+    },
+    Other,
+}
+
+/// References stored in `Document::refs` (a `/Kids` or `/Contents` array, or
+/// a single reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefList {
+    Absent,
+    /// Present but not a reference or an array of references.
+    Invalid,
+    Refs {
+        start: usize,
+        len: usize,
+    },
 }
 
 #[derive(Default)]
@@ -525,6 +575,11 @@ struct Document<'a> {
     shapes: HashMap<usize, Shape>,
     /// Decoded object streams: the object numbers and shapes they hold, in order.
     object_streams: HashMap<u32, Vec<(u32, Shape)>>,
+    /// The references `RefList`s point into.
+    refs: Vec<(u32, u16)>,
+    /// Page content streams, found by the page tree walk: their decoded data
+    /// must tokenize as content-stream syntax.
+    content_streams: HashSet<(u32, u16)>,
     inflater: Inflater,
     crypt: Crypt,
 }
@@ -539,6 +594,8 @@ impl<'a> Document<'a> {
             sections: BTreeMap::new(),
             shapes: HashMap::new(),
             object_streams: HashMap::new(),
+            refs: Vec::new(),
+            content_streams: HashSet::new(),
             inflater: Inflater::new(limits.max_inflated_bytes),
             crypt: Crypt::Plain,
         }
@@ -917,7 +974,7 @@ impl<'a> Document<'a> {
                     return Ok(*shape);
                 }
                 let loaded = self.load(offset, num, g, depth)?;
-                let shape = shape_of(&loaded.value, loaded.stream.is_some());
+                let shape = self.shape_of(&loaded.value, loaded.stream.is_some())?;
                 self.work.slot()?;
                 self.shapes.insert(offset, shape);
                 Ok(shape)
@@ -1025,7 +1082,8 @@ impl<'a> Document<'a> {
             })?;
             free_from = lx.pos;
             self.work.slot()?;
-            objects.push((obj_num, shape_of(&value, false)));
+            let shape = self.shape_of(&value, false)?;
+            objects.push((obj_num, shape));
         }
         Ok(objects)
     }
@@ -1190,10 +1248,12 @@ impl<'a> Document<'a> {
             // blank pages); readers decode it to nothing.
             return Ok(());
         }
+        let content = self.content_streams.contains(&(num, generation));
         let mut decoded: Option<Vec<u8>> = None;
         for (i, &filter) in filters.iter().enumerate() {
             let input = decoded.as_deref().unwrap_or(data);
-            let last = i + 1 == filters.len();
+            // A content stream's last output is read too: it is tokenized.
+            let last = i + 1 == filters.len() && !content;
             let bad = |what| PdfError::Stream { num, what };
             decoded = Some(match filter {
                 b"ASCIIHexDecode" | b"AHx" => {
@@ -1243,6 +1303,18 @@ impl<'a> Document<'a> {
                 // JPX, JBIG2 and CCITT fax data are framed only (VALIDATION.md).
                 _ => return Ok(()),
             });
+        }
+        if content {
+            let text = decoded.as_deref().unwrap_or(data);
+            self.work.bytes(text.len())?;
+            content::check_content(text).map_err(|e| PdfError::Stream {
+                num,
+                what: match e {
+                    ContentError::UnknownOperator => "content stream: unknown operator",
+                    ContentError::Token => "content stream: malformed token",
+                    ContentError::Unbalanced => "content stream: unbalanced",
+                },
+            })?;
         }
         Ok(())
     }
@@ -1370,6 +1442,189 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// What a parsed value is, as far as the checks need to know; a page
+    /// tree node's references are stored in `refs`.
+    fn shape_of(&mut self, value: &Obj<'_>, is_stream: bool) -> Result<Shape, PdfError> {
+        let d = match value {
+            _ if is_stream => return Ok(Shape::Stream),
+            Obj::Int(n) => return Ok(Shape::Int(*n)),
+            Obj::Array(_) => return Ok(Shape::Array),
+            Obj::Dict(d) => d,
+            _ => return Ok(Shape::Other),
+        };
+        let media_box = matches!(d.get(b"MediaBox"), Some(Obj::Array(_) | Obj::Ref(..)));
+        let shape = match (d.name(b"Type"), d.get(b"Kids")) {
+            (Some(b"Catalog"), _) => DictShape::Catalog {
+                pages: match d.get(b"Pages") {
+                    Some(Obj::Ref(n, g)) => Some((*n, *g)),
+                    _ => None,
+                },
+            },
+            (Some(b"Pages"), kids) | (None, kids @ Some(_)) => DictShape::Pages {
+                kids: match kids {
+                    // An indirect /Kids array is legal but no producer writes one.
+                    Some(Obj::Ref(..)) => RefList::Invalid,
+                    kids => self.ref_list(kids)?,
+                },
+                count: match d.get(b"Count") {
+                    Some(Obj::Int(n)) => Some(*n),
+                    _ => None,
+                },
+                media_box,
+            },
+            (Some(b"Page") | None, _) => DictShape::Page {
+                contents: self.ref_list(d.get(b"Contents"))?,
+                media_box,
+            },
+            _ => DictShape::Other,
+        };
+        Ok(Shape::Dict(shape))
+    }
+
+    fn ref_list(&mut self, value: Option<&Obj<'_>>) -> Result<RefList, PdfError> {
+        let start = self.refs.len();
+        let push = |doc: &mut Self, n: u32, g: u16| -> Result<(), PdfError> {
+            doc.work.slot()?;
+            doc.refs.push((n, g));
+            Ok(())
+        };
+        match value {
+            None | Some(Obj::Null) => return Ok(RefList::Absent),
+            Some(Obj::Ref(n, g)) => push(self, *n, *g)?,
+            Some(Obj::Array(items)) => {
+                for item in items {
+                    let Obj::Ref(n, g) = item else {
+                        self.refs.truncate(start);
+                        return Ok(RefList::Invalid);
+                    };
+                    push(self, *n, *g)?;
+                }
+            }
+            Some(_) => return Ok(RefList::Invalid),
+        }
+        Ok(RefList::Refs {
+            start,
+            len: self.refs.len() - start,
+        })
+    }
+
+    /// The page tree from the catalog's `/Pages`: every node a `/Pages`
+    /// dictionary whose `/Kids` resolve to `/Pages` or `/Page` dictionaries,
+    /// no node reached twice (no cycles), every node's `/Count` the number of
+    /// pages below it, every page with a `/MediaBox` of its own or inherited,
+    /// and its `/Contents`, when present, resolving to streams.
+    fn check_page_tree(&mut self, pages: Option<(u32, u16)>) -> Result<(), PdfError> {
+        /// A `/Pages` node being walked.
+        struct Node {
+            kids: (usize, usize),
+            next: usize,
+            count: Option<i64>,
+            pages_below: i64,
+            media_box: bool,
+            /// A kid below is sealed (see `Crypt::Sealed`): the count is unknowable.
+            sealed: bool,
+        }
+        let bad = PdfError::PageTree;
+        let (num, generation) = pages.ok_or(bad("the catalog has no /Pages reference"))?;
+        let node = |shape: Shape, inherited: bool| match shape {
+            Shape::Dict(DictShape::Pages {
+                kids: RefList::Refs { start, len },
+                count,
+                media_box,
+            }) => Ok(Node {
+                kids: (start, len),
+                next: 0,
+                count,
+                pages_below: 0,
+                media_box: media_box || inherited,
+                sealed: false,
+            }),
+            Shape::Dict(DictShape::Pages { .. }) => Err(bad("/Kids is not an array of references")),
+            Shape::Missing => Err(bad("a page tree reference points nowhere")),
+            _ => Err(bad("/Pages is not a page tree node")),
+        };
+        let root = self.resolve(num, generation, 0)?;
+        if root == Shape::Sealed {
+            return Ok(());
+        }
+        let mut stack = vec![node(root, false)?];
+        let mut seen = HashSet::from([num]);
+        while let Some(top) = stack.last_mut() {
+            if top.next == top.kids.1 {
+                let Some(done) = stack.pop() else { break };
+                if !done.sealed && done.count != Some(done.pages_below) {
+                    return Err(bad("/Count is not the number of pages below"));
+                }
+                if let Some(parent) = stack.last_mut() {
+                    parent.pages_below += done.pages_below;
+                    parent.sealed |= done.sealed;
+                }
+                continue;
+            }
+            // In range: `node` made `kids` from what `ref_list` pushed.
+            let (kid, kid_gen) = self.refs[top.kids.0 + top.next];
+            top.next += 1;
+            let inherited = top.media_box;
+            self.work.charge(COST_ENTRY)?;
+            if !seen.insert(kid) {
+                return Err(bad("a page tree node is reached twice (a cycle)"));
+            }
+            self.work.slot()?;
+            match self.resolve(kid, kid_gen, 0)? {
+                Shape::Dict(DictShape::Page {
+                    contents,
+                    media_box,
+                }) => {
+                    if !(media_box || inherited) {
+                        return Err(bad("a page has no /MediaBox, own or inherited"));
+                    }
+                    self.check_contents(contents)?;
+                    if let Some(parent) = stack.last_mut() {
+                        parent.pages_below += 1;
+                    }
+                }
+                Shape::Sealed => {
+                    if let Some(parent) = stack.last_mut() {
+                        parent.sealed = true;
+                    }
+                }
+                shape => stack.push(node(shape, inherited)?),
+            }
+        }
+        Ok(())
+    }
+
+    /// A page's `/Contents`: absent, or streams (an indirect array is taken
+    /// as it is).
+    fn check_contents(&mut self, contents: RefList) -> Result<(), PdfError> {
+        let (start, len) = match contents {
+            RefList::Absent => return Ok(()),
+            RefList::Invalid => {
+                return Err(PdfError::PageTree("/Contents is not a stream reference"));
+            }
+            RefList::Refs { start, len } => (start, len),
+        };
+        let refs = self
+            .refs
+            .get(start..start + len)
+            .unwrap_or_default()
+            .to_vec();
+        for (num, generation) in refs {
+            self.work.charge(COST_ENTRY)?;
+            match self.resolve(num, generation, 0)? {
+                Shape::Stream => {
+                    self.work.slot()?;
+                    self.content_streams.insert((num, generation));
+                }
+                // Sealed: in an object stream that needs a password to read.
+                Shape::Array | Shape::Sealed if len == 1 => {}
+                Shape::Missing => return Err(PdfError::PageTree("/Contents points nowhere")),
+                _ => return Err(PdfError::PageTree("/Contents is not a stream")),
+            }
+        }
+        Ok(())
+    }
+
     /// Every compressed entry must name an object its object stream holds.
     fn check_compressed_entries(&mut self) -> Result<(), PdfError> {
         let compressed: Vec<(u32, u16)> = self
@@ -1440,17 +1695,6 @@ fn object_header(buf: &[u8], offset: usize) -> Option<(u32, u16, usize)> {
         return None;
     }
     Some((num, generation, lx.pos))
-}
-
-fn shape_of(value: &Obj<'_>, is_stream: bool) -> Shape {
-    match value {
-        _ if is_stream => Shape::Stream,
-        Obj::Int(n) => Shape::Int(*n),
-        Obj::Dict(d) => Shape::Dict {
-            catalog: d.name(b"Type") == Some(b"Catalog"),
-        },
-        _ => Shape::Other,
-    }
 }
 
 /// ISO 32000-2 Table 6, and the abbreviations of Table 94 (for inline images;

@@ -174,7 +174,16 @@ pub fn trailer_name_array(array_bytes: usize) -> Vec<u8> {
 /// A document whose one object stream inflates to an array of empty names of
 /// `inflated_bytes` bytes (deflating about 1,000:1), listed by an xref stream.
 pub fn object_stream_name_array(inflated_bytes: usize) -> Vec<u8> {
-    let mut out = format!("{HEADER}{CATALOG}").into_bytes();
+    let mut out = String::from(HEADER).into_bytes();
+    let mut offsets = Vec::new();
+    for (num, body) in [
+        (1, "<< /Type /Catalog /Pages 2 0 R >>"),
+        (2, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+        (5, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"),
+    ] {
+        offsets.push(out.len());
+        write!(out, "{num} 0 obj\n{body}\nendobj\n").unwrap_or_default();
+    }
     let objstm_at = out.len();
     let header = "3 0 ";
     let mut content = String::with_capacity(inflated_bytes + 8);
@@ -185,7 +194,7 @@ pub fn object_stream_name_array(inflated_bytes: usize) -> Vec<u8> {
     let data = deflate(content.as_bytes());
     write!(
         out,
-        "2 0 obj\n<< /Type /ObjStm /N 1 /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+        "4 0 obj\n<< /Type /ObjStm /N 1 /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
         header.len(),
         data.len()
     )
@@ -197,9 +206,11 @@ pub fn object_stream_name_array(inflated_bytes: usize) -> Vec<u8> {
     let mut rows = Vec::new();
     for (kind, field, extra) in [
         (0u8, 0u32, 255u8),
-        (1, HEADER.len() as u32, 0),
+        (1, offsets[0] as u32, 0),
+        (1, offsets[1] as u32, 0),
+        (2, 4, 0),
         (1, objstm_at as u32, 0),
-        (2, 2, 0),
+        (1, offsets[2] as u32, 0),
         (1, xref_at as u32, 0),
     ] {
         rows.push(kind);
@@ -209,7 +220,7 @@ pub fn object_stream_name_array(inflated_bytes: usize) -> Vec<u8> {
     let rows = deflate(&rows);
     write!(
         out,
-        "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+        "6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
         rows.len()
     )
     .unwrap_or_default();
