@@ -721,6 +721,72 @@ fn filters_outside_the_standard_list_are_refused() {
     }
 }
 
+/// A PDF whose object 3 is a stream of `data` with the given dictionary entries.
+fn with_stream(entries: &str, data: &[u8]) -> Result<DocumentType, &'static str> {
+    let template = build_pdf(CATALOG, &[(2, PAGES), (3, "IMAGE3")], "");
+    let mut body = format!("<< /Length {} {entries} >>\nstream\n", data.len()).into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"\nendstream");
+    validate(&splice_bodies(&template, &[(3, body)])).map_err(|e| e.reason())
+}
+
+#[test]
+fn lzw_and_run_length_streams_are_decoded() {
+    use weezl::{BitOrder, encode::Encoder};
+    let text = b"BT /F1 12 Tf 72 712 Td (LZW, as PDF 1.0 writers made it) Tj ET ".repeat(20);
+    let early = Encoder::with_tiff_size_switch(BitOrder::Msb, 8)
+        .encode(&text)
+        .unwrap();
+    let late = Encoder::new(BitOrder::Msb, 8).encode(&text).unwrap();
+    assert_eq!(
+        with_stream("/Filter /LZWDecode", &early),
+        Ok(DocumentType::Pdf)
+    );
+    assert_eq!(
+        with_stream(
+            "/Filter /LZWDecode /DecodeParms << /EarlyChange 0 >>",
+            &late
+        ),
+        Ok(DocumentType::Pdf)
+    );
+    assert_eq!(
+        with_stream(
+            "/Filter [/LZWDecode] /DecodeParms [<< /EarlyChange 2 >>]",
+            &late
+        ),
+        Err("pdf_stream")
+    );
+    // Garbage codes (511 before it exists), and bytes after the end code.
+    assert_eq!(
+        with_stream("/Filter /LZWDecode", &[0xff; 16]),
+        Err("pdf_stream")
+    );
+    // (weezl reads codes eight bytes at a time, so junk shorter than that
+    // after the end code goes unseen; readers ignore it too.)
+    let trailing = [&early[..], b"junk after the end code"].concat();
+    assert_eq!(
+        with_stream("/Filter /LZWDecode", &trailing),
+        Err("pdf_stream")
+    );
+
+    let runs = [2, b'a', b'b', b'c', 254, b'x', 128];
+    assert_eq!(
+        with_stream("/Filter /RunLengthDecode", &runs),
+        Ok(DocumentType::Pdf)
+    );
+    assert_eq!(
+        with_stream("/Filter /RL", &runs[..6]),
+        Err("pdf_stream"),
+        "no end byte"
+    );
+    assert_eq!(
+        with_stream("/Filter /RL", &[5, b'a', 128]),
+        Err("pdf_stream"),
+        "run cut short"
+    );
+    assert_eq!(with_stream("/Filter /RL", &[128, b'x']), Err("pdf_stream"));
+}
+
 #[test]
 fn framing_tolerance_follows_the_table_in_validation_md() {
     let pdf = build_pdf(CATALOG, &[(2, PAGES)], "");

@@ -72,6 +72,7 @@ const KEPT_KEYS: &[&[u8]] = &[
     b"Columns",
     b"Colors",
     b"BitsPerComponent",
+    b"EarlyChange",
     b"Root",
     b"Prev",
     b"Size",
@@ -1078,7 +1079,7 @@ impl<'a> Document<'a> {
             return Ok(());
         }
         let mut decoded: Option<Vec<u8>> = None;
-        for filter in filters {
+        for (i, filter) in filters.into_iter().enumerate() {
             let input = decoded.as_deref().unwrap_or(data);
             decoded = Some(match filter {
                 b"ASCIIHexDecode" | b"AHx" => {
@@ -1097,6 +1098,24 @@ impl<'a> Document<'a> {
                 }
                 b"FlateDecode" | b"Fl" => {
                     return self.inflater.inflate(num, input, None);
+                }
+                b"LZWDecode" | b"LZW" => {
+                    let early_change =
+                        match decode_parms(dict, i).and_then(|p| p.get(b"EarlyChange")) {
+                            Some(Obj::Int(0)) => false,
+                            None | Some(Obj::Int(1)) => true,
+                            Some(_) => {
+                                return Err(PdfError::Stream {
+                                    num,
+                                    what: "/EarlyChange is not 0 or 1",
+                                });
+                            }
+                        };
+                    return self.inflater.lzw(num, input, early_change);
+                }
+                b"RunLengthDecode" | b"RL" => {
+                    self.work.bytes(input.len())?;
+                    return self.inflater.run_length(num, input);
                 }
                 _ => return Ok(()),
             });
@@ -1341,6 +1360,19 @@ fn object_header(buf: &[u8], offset: usize) -> Option<(u32, u16, usize)> {
         return None;
     }
     Some((num, generation, lx.pos))
+}
+
+/// The `/DecodeParms` of the `i`th filter: a dictionary, or an array
+/// parallel to `/Filter`.
+fn decode_parms<'d>(dict: &'d Dict<'_>, i: usize) -> Option<&'d Dict<'d>> {
+    match dict.get(b"DecodeParms")? {
+        Obj::Dict(d) if i == 0 => Some(d),
+        Obj::Array(a) => match a.get(i)? {
+            Obj::Dict(d) => Some(d),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// ISO 32000-2 Table 6, and the abbreviations of Table 94 (for inline images;
@@ -1593,6 +1625,85 @@ impl Inflater {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Inflater {
+    /// Takes `n` decoded bytes from the document's inflate cap.
+    fn spend(&mut self, n: usize) -> Result<(), PdfError> {
+        self.budget = self
+            .budget
+            .checked_sub(n as u64)
+            .ok_or(PdfError::Limit("too many inflated bytes"))?;
+        Ok(())
+    }
+
+    /// LZWDecode (ISO 32000-2 7.4.4: MSB-first codes from 9 bits, switching
+    /// one code early unless `/EarlyChange 0`), decoded through the scratch
+    /// buffer and dropped. An invalid code is refused; data after the
+    /// end-of-data code may only be whitespace (weezl reads up to eight bytes
+    /// ahead, which go unchecked). A stream that stops without
+    /// one is accepted, as every reader accepts it (its framing proved it
+    /// whole).
+    fn lzw(&mut self, num: u32, data: &[u8], early_change: bool) -> Result<(), PdfError> {
+        use weezl::{BitOrder, LzwStatus, decode::Decoder};
+        let bad = |what| PdfError::Stream { num, what };
+        let mut z = if early_change {
+            Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
+        } else {
+            Decoder::new(BitOrder::Msb, 8)
+        };
+        let mut input = data;
+        loop {
+            let result = z.decode_bytes(input, &mut self.scratch);
+            input = input.get(result.consumed_in..).unwrap_or_default();
+            self.spend(result.consumed_out)?;
+            match result.status.map_err(|_| bad("corrupt LZW data"))? {
+                LzwStatus::Done => {
+                    return if input.iter().all(|&b| is_ws(b)) {
+                        Ok(())
+                    } else {
+                        Err(bad("data after the end of the LZW stream"))
+                    };
+                }
+                LzwStatus::Ok => {}
+                LzwStatus::NoProgress => {
+                    return if input.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(bad("LZW stream made no progress"))
+                    };
+                }
+            }
+        }
+    }
+
+    /// RunLengthDecode (ISO 32000-2 7.4.5): runs must be whole and the data
+    /// must end with the end-of-data byte 128, only whitespace after it.
+    fn run_length(&mut self, num: u32, data: &[u8]) -> Result<(), PdfError> {
+        let bad = |what| PdfError::Stream { num, what };
+        let mut i = 0;
+        loop {
+            let Some(&length) = data.get(i) else {
+                return Err(bad("RunLength data without its end-of-data byte"));
+            };
+            let (consumed, produced) = match length {
+                128 => {
+                    return if data[i + 1..].iter().all(|&b| is_ws(b)) {
+                        Ok(())
+                    } else {
+                        Err(bad("data after the end of the RunLength stream"))
+                    };
+                }
+                0..=127 => (1 + usize::from(length) + 1, usize::from(length) + 1),
+                _ => (2, 257 - usize::from(length)),
+            };
+            if i + consumed > data.len() {
+                return Err(bad("RunLength run cut short"));
+            }
+            self.spend(produced)?;
+            i += consumed;
         }
     }
 }
