@@ -710,13 +710,7 @@ fn filters_outside_the_standard_list_are_refused() {
     assert_eq!(with("[/DCTDecode 1]"), Err("pdf_stream"));
     assert_eq!(with("(FlateDecode)"), Err("pdf_stream"));
     // Standard filters docproxy does not decode are framed only.
-    for filter in [
-        "/DCTDecode",
-        "/JPXDecode",
-        "/CCITTFaxDecode",
-        "/JBIG2Decode",
-        "/DCT",
-    ] {
+    for filter in ["/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode"] {
         assert_eq!(with(filter), Ok(DocumentType::Pdf), "{filter}");
     }
 }
@@ -785,6 +779,43 @@ fn lzw_and_run_length_streams_are_decoded() {
         "run cut short"
     );
     assert_eq!(with_stream("/Filter /RL", &[128, b'x']), Err("pdf_stream"));
+}
+
+#[test]
+fn dct_streams_must_be_jpeg_structure() {
+    let pdf = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/pdf/img2pdf-jpeg.pdf"),
+    )
+    .unwrap();
+    let start = find(&pdf, &[0xff, 0xd8, 0xff], 0).unwrap();
+    let end = rfind(&pdf, &[0xff, 0xd9]).unwrap() + 2;
+    let jpeg = &pdf[start..end];
+    assert_eq!(
+        with_stream("/Filter /DCTDecode", jpeg),
+        Ok(DocumentType::Pdf)
+    );
+    let wrapped = flate(jpeg);
+    assert_eq!(
+        with_stream("/Filter [/FlateDecode /DCTDecode]", &wrapped),
+        Ok(DocumentType::Pdf)
+    );
+    let refused = Err("pdf_stream");
+    let garbage: Vec<u8> = (0..2000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    assert_eq!(with_stream("/Filter /DCTDecode", &garbage), refused);
+    assert_eq!(
+        with_stream("/Filter [/FlateDecode /DCTDecode]", &flate(&garbage)),
+        refused
+    );
+    // Cut before EOI, or a segment whose length runs past the data.
+    assert_eq!(
+        with_stream("/Filter /DCTDecode", &jpeg[..jpeg.len() - 2]),
+        refused
+    );
+    assert_eq!(with_stream("/Filter /DCTDecode", &jpeg[..40]), refused);
+    // A scan without a frame header: SOI, SOS, data, EOI.
+    let no_frame = [0xff, 0xd8, 0xff, 0xda, 0, 2, 1, 2, 3, 0xff, 0xd9];
+    assert_eq!(with_stream("/Filter /DCTDecode", &no_frame), refused);
 }
 
 #[test]

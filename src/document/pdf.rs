@@ -1096,8 +1096,20 @@ impl<'a> Document<'a> {
                         what: "bad ASCII85 data",
                     })?
                 }
+                b"FlateDecode" | b"Fl" if next_is_dct(dict, i) => {
+                    // Flate around JPEG data: keep the JPEG to check it.
+                    let cap = self.work.kept_stream_cap;
+                    let mut jpeg = Vec::new();
+                    self.inflater.inflate(num, input, Some((&mut jpeg, cap)))?;
+                    self.work.bytes(jpeg.len())?;
+                    return check_jpeg(&jpeg).map_err(|what| PdfError::Stream { num, what });
+                }
                 b"FlateDecode" | b"Fl" => {
                     return self.inflater.inflate(num, input, None);
+                }
+                b"DCTDecode" | b"DCT" => {
+                    self.work.bytes(input.len())?;
+                    return check_jpeg(input).map_err(|what| PdfError::Stream { num, what });
                 }
                 b"LZWDecode" | b"LZW" => {
                     let early_change =
@@ -1360,6 +1372,80 @@ fn object_header(buf: &[u8], offset: usize) -> Option<(u32, u16, usize)> {
         return None;
     }
     Some((num, generation, lx.pos))
+}
+
+/// Whether the filter after the `i`th is DCTDecode.
+fn next_is_dct(dict: &Dict<'_>, i: usize) -> bool {
+    match dict.get(b"Filter") {
+        Some(Obj::Array(a)) => {
+            matches!(a.get(i + 1), Some(Obj::Name(n)) if n.as_ref() == b"DCTDecode" || n.as_ref() == b"DCT")
+        }
+        _ => false,
+    }
+}
+
+/// DCTDecode data as JPEG structure (ITU T.81 B.1), without decoding it:
+/// SOI; marker segments with lengths that fit; a frame header (SOFn) before
+/// the first scan; every scan (SOS) followed by entropy-coded data up to the
+/// next marker (byte stuffing and restart markers inside it); EOI. Bytes
+/// after EOI are ignored, as readers ignore them (some cameras append data).
+fn check_jpeg(data: &[u8]) -> Result<(), &'static str> {
+    if !data.starts_with(&[0xff, 0xd8]) {
+        return Err("DCT data does not start with a JPEG SOI marker");
+    }
+    let (mut i, mut frame, mut scans) = (2usize, false, 0u32);
+    loop {
+        // Fill bytes (0xFF) may precede a marker.
+        while data.get(i) == Some(&0xff) && data.get(i + 1) == Some(&0xff) {
+            i += 1;
+        }
+        match (data.get(i), data.get(i + 1)) {
+            (Some(0xff), Some(&marker)) => {
+                i += 2;
+                match marker {
+                    0xd9 => {
+                        return if scans > 0 {
+                            Ok(())
+                        } else {
+                            Err("JPEG ends before any scan")
+                        };
+                    }
+                    0x01 | 0xd0..=0xd7 => continue,
+                    0x00 | 0xd8 => return Err("bad JPEG marker"),
+                    _ => {}
+                }
+                let len = match (data.get(i), data.get(i + 1)) {
+                    (Some(&h), Some(&l)) => usize::from(u16::from_be_bytes([h, l])),
+                    _ => return Err("JPEG segment cut short"),
+                };
+                if len < 2 || i + len > data.len() {
+                    return Err("JPEG segment length runs past the data");
+                }
+                i += len;
+                match marker {
+                    0xc0..=0xcf if !matches!(marker, 0xc4 | 0xc8 | 0xcc) => frame = true,
+                    0xda => {
+                        if !frame {
+                            return Err("JPEG scan before its frame header");
+                        }
+                        scans += 1;
+                        // Entropy-coded data: up to a marker other than a
+                        // stuffed 0xFF00 or a restart marker.
+                        loop {
+                            match (data.get(i), data.get(i + 1)) {
+                                (Some(0xff), Some(0x00 | 0xd0..=0xd7)) => i += 2,
+                                (Some(0xff), Some(_)) => break,
+                                (Some(_), _) => i += 1,
+                                (None, _) => return Err("JPEG data ends inside a scan"),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => return Err("JPEG data where a marker should be"),
+        }
+    }
 }
 
 /// The `/DecodeParms` of the `i`th filter: a dictionary, or an array
