@@ -156,7 +156,7 @@ pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: D
 }
 
 /// Every outcome label of [`UPSTREAM_ATTEMPTS`], for pre-registration.
-const ATTEMPT_OUTCOMES: [&str; 12] = [
+const ATTEMPT_OUTCOMES: [&str; 13] = [
     "ok",
     "not_found",
     "client_error",
@@ -165,6 +165,7 @@ const ATTEMPT_OUTCOMES: [&str; 12] = [
     "redirect",
     "timeout",
     "connect_error",
+    "tls_error",
     "reset",
     "truncated",
     "too_large",
