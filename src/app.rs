@@ -48,8 +48,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot build the upstream HTTP client")]
-    Client(#[from] reqwest::Error),
+    #[error(transparent)]
+    Client(#[from] crate::upstream::ClientError),
 }
 
 pub struct Application {

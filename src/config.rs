@@ -4,6 +4,7 @@
 //! checked against `docproxy --help` by a test.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::parser::ValueSource;
@@ -63,6 +64,10 @@ pub struct Config {
     /// Base URL of the upstream document service, e.g. http://dummy-pdf-or-png:3000.
     #[arg(long, env = "DOCPROXY_UPSTREAM_URL", required_unless_present = "demo", value_parser = parse_upstream_url)]
     pub upstream_url: Option<String>,
+
+    /// PEM bundle of CAs trusted for an https:// upstream, beside the system roots.
+    #[arg(long, env = "DOCPROXY_UPSTREAM_CA_FILE")]
+    pub upstream_ca_file: Option<PathBuf>,
 
     /// Start an in-process dummy upstream and proxy to it (for trying docproxy out).
     #[arg(long)]

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
 
 /// Probes a /healthz URL: exit 0 on 200, 1 otherwise.
 async fn healthcheck(url: &str) -> ExitCode {
+    docproxy::upstream::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()

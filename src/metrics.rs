@@ -205,7 +205,7 @@ fn status_label(status: u16) -> SharedString {
 }
 
 /// Every outcome label of [`UPSTREAM_ATTEMPTS`], for pre-registration.
-const ATTEMPT_OUTCOMES: [&str; 13] = [
+const ATTEMPT_OUTCOMES: [&str; 14] = [
     "ok",
     "not_found",
     "client_error",
@@ -215,6 +215,7 @@ const ATTEMPT_OUTCOMES: [&str; 13] = [
     "timeout",
     "validation_deadline",
     "connect_error",
+    "tls_error",
     "reset",
     "truncated",
     "too_large",

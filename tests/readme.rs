@@ -48,12 +48,13 @@ fn readme_configuration_table_matches_the_code() {
             .get_default_values()
             .first()
             .map(|d| d.to_string_lossy().into_owned());
-        // Switches default to false; the only value without a default is the
-        // upstream URL (required unless --demo).
+        // Switches default to false; the upstream URL has no default (required
+        // unless --demo), and other values without one are optional (unset).
         let expected = match default {
             Some(default) => default,
             None if !arg.get_action().takes_values() => "false".into(),
-            None => "required".into(),
+            None if flag == "--upstream-url" => "required".into(),
+            None => "—".into(),
         };
         assert_eq!(row[2], expected, "{flag}: default");
     }

@@ -45,6 +45,25 @@ def test_default_upstream_is_the_dummy_service_and_extra_env_passes_through():
     assert env["DOCPROXY_DEADLINE"] == "7s"
 
 
+def test_no_upstream_ca_is_mounted_by_default():
+    objects = render("docproxy")
+    assert "DOCPROXY_UPSTREAM_CA_FILE" not in env_of(objects)
+    assert "volumes" not in pod_spec(objects)
+
+
+@pytest.mark.parametrize("source", ["secretName", "configMapName"])
+def test_an_upstream_ca_bundle_is_mounted_and_named(source):
+    objects = render("docproxy", sets={f"config.upstreamCA.{source}": "upstream-ca", "config.upstreamCA.key": "bundle.pem"})
+    spec = pod_spec(objects)
+    assert env_of(objects)["DOCPROXY_UPSTREAM_CA_FILE"] == "/etc/docproxy/upstream-ca/bundle.pem"
+    (volume,) = spec["volumes"]
+    kind, ref = ("secret", "secretName") if source == "secretName" else ("configMap", "name")
+    assert volume[kind][ref] == "upstream-ca"
+    assert volume[kind]["items"] == [{"key": "bundle.pem", "path": "bundle.pem"}]
+    (mount,) = spec["containers"][0]["volumeMounts"]
+    assert mount == {"name": volume["name"], "mountPath": "/etc/docproxy/upstream-ca", "readOnly": True}
+
+
 def test_default_upstream_matches_the_dummy_chart_service_name():
     """`helm install dummy-pdf-or-png helm/dummy-pdf-or-png` yields the Service docproxy calls by default."""
     service = one(render("dummy-pdf-or-png", release="dummy-pdf-or-png"), "Service")

@@ -56,6 +56,10 @@ pub enum AttemptError {
     DeadlineWhileValidating,
     #[error("could not connect to the upstream")]
     Connect(#[source] Arc<reqwest::Error>),
+    /// The upstream's certificate was not trusted or valid, or the TLS
+    /// handshake failed: a setup problem no retry fixes.
+    #[error("TLS with the upstream failed: {0}")]
+    Tls(rustls::Error, #[source] Arc<reqwest::Error>),
     #[error("upstream connection failed before a response")]
     Reset(#[source] Arc<reqwest::Error>),
     #[error("upstream body ended early")]
@@ -111,6 +115,7 @@ impl AttemptError {
             AttemptError::Timeout | AttemptError::DeadlineExceeded => "timeout",
             AttemptError::DeadlineWhileValidating => "validation_deadline",
             AttemptError::Connect(_) => "connect_error",
+            AttemptError::Tls(..) => "tls_error",
             AttemptError::Reset(_) => "reset",
             AttemptError::Truncated(_) => "truncated",
             AttemptError::TooLarge { .. } => "too_large",
@@ -143,6 +148,7 @@ impl AttemptError {
             | AttemptError::Overloaded { .. }
             | AttemptError::Timeout
             | AttemptError::Connect(_)
+            | AttemptError::Tls(..)
             | AttemptError::Reset(_)
             | AttemptError::Truncated(_) => Verdict::Failure,
             // A deadline cut short by this request's own budget proves nothing.
@@ -199,7 +205,11 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         .send()
         .await
         .map_err(|e| {
-            if e.is_connect() {
+            if let Some(tls) = super::tls::tls_failure(&e) {
+                let tls = tls.clone();
+                tracing::warn!(error = %tls, url = %ctx.url, "TLS with the upstream failed; check its certificate and --upstream-ca-file");
+                AttemptError::Tls(tls, Arc::new(e))
+            } else if e.is_connect() {
                 AttemptError::Connect(Arc::new(e))
             } else {
                 AttemptError::Reset(Arc::new(e))

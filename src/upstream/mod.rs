@@ -12,6 +12,7 @@ pub mod memory;
 mod repeat_invalid;
 mod single_flight;
 mod throttle;
+pub mod tls;
 mod validation;
 mod verdicts;
 mod window;
@@ -46,6 +47,15 @@ use crate::metrics as m;
 /// by the documents it carried, so an unbounded pool keeps the memory of the
 /// busiest moment; beyond this, a burst's extra connections are closed.
 const IDLE_CONNECTIONS: usize = 128;
+
+/// Why the upstream client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    CaFile(#[from] tls::CaFileError),
+    #[error("cannot build the upstream HTTP client")]
+    Build(#[source] reqwest::Error),
+}
 
 /// What a request carries through to the upstream.
 #[derive(Debug, Clone)]
@@ -87,15 +97,21 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(config: &Config, base_url: String) -> reqwest::Result<Self> {
-        let http = reqwest::Client::builder()
+    pub fn new(config: &Config, base_url: String) -> Result<Self, ClientError> {
+        tls::install_crypto_provider();
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(IDLE_CONNECTIONS)
             .tcp_nodelay(true)
-            .no_proxy()
-            .build()?;
+            .no_proxy();
+        if let Some(path) = &config.upstream_ca_file {
+            for certificate in tls::load_ca_file(path)? {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http.build().map_err(ClientError::Build)?;
         let breaker = CircuitBreaker::new(
             BreakerSettings {
                 consecutive_failures: config.breaker_consecutive_failures,

@@ -15,3 +15,4 @@ mod retries;
 mod semantics;
 mod shedding;
 mod slow_readers;
+mod tls;

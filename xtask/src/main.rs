@@ -45,6 +45,8 @@ enum Task {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // docproxy's reqwest has rustls without a provider: every client needs one.
+    docproxy::upstream::tls::install_crypto_provider();
     let result = match Cli::parse().task {
         Task::Chaos { short, out, only } => chaos::main(short, &out, only.as_deref()).await,
         Task::Bench(args) => bench::main(args).await,

@@ -63,3 +63,10 @@ app.kubernetes.io/component: test
 {{- define "docproxy.terminationGracePeriodSeconds" -}}
 {{- add .Values.shutdown.preStopSleepSeconds .Values.config.shutdownGraceSeconds .Values.shutdown.marginSeconds }}
 {{- end }}
+
+{{/*
+Non-empty when an upstream CA bundle is mounted (config.upstreamCA names a Secret or ConfigMap).
+*/}}
+{{- define "docproxy.upstreamCA" -}}
+{{- if or .Values.config.upstreamCA.secretName .Values.config.upstreamCA.configMapName }}true{{ end }}
+{{- end }}
