@@ -36,8 +36,6 @@ const DRIP_CHUNK: usize = 1024;
 const FAULTS: [&str; 6] = ["error", "spike", "reset", "truncate", "wrong_type", "drip"];
 /// The `--bad-id ID=oversize` body: 9 MiB, over docproxy's default 8 MiB limit.
 const OVERSIZE: usize = 9 << 20;
-/// The largest `--hostile` body: docproxy's default maximum document size.
-const HOSTILE_MAX: usize = 8 << 20;
 
 struct State {
     config: Config,
@@ -99,7 +97,7 @@ pub async fn serve(
             .filter_map(|name| {
                 Some(HostileBody::new(
                     name,
-                    hostile::full_size(name, HOSTILE_MAX)?,
+                    hostile::full_size(name, hostile::SERVED_MAX_LEN)?,
                 ))
             })
             .collect()

@@ -16,6 +16,10 @@ pub struct Shape {
     pub bytes: Vec<u8>,
 }
 
+/// The largest body the dummy serves a shape at: docproxy's default
+/// maximum document size.
+pub const SERVED_MAX_LEN: usize = 8 << 20;
+
 /// The shapes' names, in the order `all` returns them.
 pub const NAMES: [&str; 5] = [
     "nested-prev-chain-1.2MB",
