@@ -49,10 +49,12 @@ impl Chaos {
     pub(super) async fn hostile_bodies(&self) -> Result<ScenarioResult, String> {
         let name = "hostile-bodies";
         let dummy_flags = flags(&["--hostile", "all"]);
-        let (_dummy, proxy) = self.start(name, &dummy_flags, &[]).await?;
-        let defaults = docproxy::config::Cli::parse_args(["docproxy"])
-            .map_err(|e| e.to_string())?
-            .config;
+        let (dummy, proxy) = self.start(name, &dummy_flags, &[]).await?;
+        // docproxy's own defaults, as the process in front of the dummy has them.
+        let defaults =
+            docproxy::config::Cli::parse_args(["docproxy", "--upstream-url", &dummy.base_url()])
+                .map_err(|e| e.to_string())?
+                .config;
         let answer_within = defaults.deadline + Duration::from_secs(1);
         let phase = if self.short {
             Duration::from_secs(3)
@@ -89,6 +91,16 @@ impl Chaos {
         let unanswered = probes.iter().filter(|p| p.is_none()).count();
         r.extra.insert("healthz_probes".into(), probes.len() as f64);
         r.extra.insert("healthz_max_ms".into(), ms(healthz_max));
+        let mut answered: Vec<Duration> = probes.iter().flatten().copied().collect();
+        answered.sort();
+        r.extra.insert(
+            "healthz_p99_ms".into(),
+            load::percentile_ms(&answered, 0.99),
+        );
+        r.extra.insert(
+            "healthz_probes_over_250ms".into(),
+            answered.iter().filter(|d| **d > HEALTHZ_MAX).count() as f64,
+        );
         r.extra
             .insert("peak_rss_mib_memory_phase".into(), memory_peak_mib);
         for shape in hostile::NAMES {
