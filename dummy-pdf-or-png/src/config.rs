@@ -21,6 +21,14 @@ pub struct Config {
     #[arg(long, env = "DUMMY_UNIQUE")]
     pub unique: bool,
 
+    /// Serve hostile PDF shapes instead of documents (docproxy issue 10): a
+    /// name from `hostile::NAMES`, or `all`; repeatable or comma-separated.
+    /// Each is built once at startup (up to docproxy's default 8 MiB
+    /// document size) and every response carries a new serial. A numeric id
+    /// picks shape `id % count`, in the order given.
+    #[arg(long, env = "DUMMY_HOSTILE", value_name = "SHAPE", value_delimiter = ',', value_parser = parse_hostile)]
+    pub hostile: Vec<&'static str>,
+
     #[command(flatten)]
     pub faults: Faults,
 
@@ -67,6 +75,16 @@ impl Default for Overload {
             latency_per_in_flight: Duration::ZERO,
         }
     }
+}
+
+fn parse_hostile(s: &str) -> Result<&'static str, String> {
+    let names = &crate::documents::hostile::NAMES;
+    names
+        .iter()
+        .chain(&["all"])
+        .find(|name| **name == s)
+        .copied()
+        .ok_or_else(|| format!("expected all or one of {}, got {s:?}", names.join(", ")))
 }
 
 fn parse_bad_id(s: &str) -> Result<(u64, BadAnswer), String> {
@@ -165,6 +183,17 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The `--hostile` shapes in the order given, `all` spelled out.
+    pub fn hostile_shapes(&self) -> Vec<&'static str> {
+        self.hostile
+            .iter()
+            .flat_map(|&name| match name {
+                "all" => crate::documents::hostile::NAMES.to_vec(),
+                name => vec![name],
+            })
+            .collect()
+    }
+
     /// Checks what clap checks on the command line, for configs built in code.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let f = &self.faults;
@@ -260,6 +289,18 @@ mod tests {
             parsed.overload.latency_per_in_flight,
             Duration::from_millis(2)
         );
+        let parsed = Cli::try_parse_from([
+            "dummy",
+            "--hostile",
+            "xref-stream-rows,trailer-name-array-8MiB",
+            "--hostile",
+            "all",
+        ])
+        .unwrap()
+        .config;
+        assert_eq!(parsed.hostile_shapes().len(), 2 + 5);
+        assert_eq!(parsed.hostile_shapes()[1], "trailer-name-array-8MiB");
+        assert!(Cli::try_parse_from(["dummy", "--hostile", "huge"]).is_err());
         for bad in ["7", "x=invalid", "7=404"] {
             assert!(
                 Cli::try_parse_from(["dummy", "--bad-id", bad]).is_err(),

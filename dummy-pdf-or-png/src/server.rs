@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::config::{BadAnswer, Config};
-use crate::documents::Kind;
+use crate::documents::{HostileBody, Kind, hostile};
 use crate::faults::Plan;
 
 type Body = BoxBody<Bytes, io::Error>;
@@ -46,8 +46,11 @@ struct State {
     in_flight: AtomicU32,
     /// Requests refused by capacity mode.
     over_capacity: AtomicU64,
-    /// The next `--unique` serial number.
+    /// The next `--unique` or `--hostile` serial number.
     serial: AtomicU64,
+    /// The `--hostile` shapes, built once, and how many of each were served.
+    hostile: Vec<HostileBody>,
+    hostile_served: Vec<AtomicU64>,
 }
 
 /// Holds one capacity-mode slot until dropped.
@@ -86,7 +89,24 @@ pub async fn serve(
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_os_rng(),
     };
+    let names = config.hostile_shapes();
+    // Seconds of CPU for the largest shapes: off the runtime, before serving.
+    let hostile: Vec<HostileBody> = tokio::task::spawn_blocking(move || {
+        names
+            .into_iter()
+            .filter_map(|name| {
+                Some(HostileBody::new(
+                    name,
+                    hostile::full_size(name, hostile::SERVED_MAX_LEN)?,
+                ))
+            })
+            .collect()
+    })
+    .await
+    .map_err(io::Error::other)?;
     let state = Arc::new(State {
+        hostile_served: hostile.iter().map(|_| AtomicU64::new(0)).collect(),
+        hostile,
         config,
         rng: Mutex::new(rng),
         served: Default::default(),
@@ -228,6 +248,18 @@ async fn handle(
         return Ok(text(status, "injected fault\n".into()));
     }
 
+    if !state.hostile.is_empty() {
+        let serial = state.serial.fetch_add(1, Ordering::Relaxed);
+        let pick = path
+            .strip_prefix('/')
+            .and_then(|id| id.parse::<u64>().ok())
+            .unwrap_or(serial);
+        let index = (pick % state.hostile.len() as u64) as usize;
+        let shape = &state.hostile[index];
+        state.hostile_served[index].fetch_add(1, Ordering::Relaxed);
+        return Ok(hostile_document(shape, serial, head));
+    }
+
     state.served[plan.kind as usize].fetch_add(1, Ordering::Relaxed);
     let bytes = if state.config.unique {
         let serial = state.serial.fetch_add(1, Ordering::Relaxed);
@@ -295,6 +327,24 @@ fn document(bytes: &'static [u8], label: &'static str, head: bool) -> Response<B
     response
 }
 
+/// A hostile shape with a new serial, its shared bulk sent without a copy.
+fn hostile_document(shape: &HostileBody, serial: u64, head: bool) -> Response<Body> {
+    let body = if head {
+        empty()
+    } else {
+        let parts = shape.with_serial(serial).map(|part| Ok(Frame::data(part)));
+        BodyExt::boxed(StreamBody::new(stream::iter(parts)))
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(shape.len()));
+    response
+}
+
 fn drip(bytes: Bytes, interval: Duration) -> Body {
     let chunks = stream::unfold(0usize, move |at| {
         let bytes = bytes.clone();
@@ -347,6 +397,17 @@ fn render_metrics(state: &State) -> String {
     for (i, fault) in FAULTS.iter().enumerate() {
         let n = state.faults[i].load(Ordering::Relaxed);
         let _ = writeln!(out, "dummy_faults_injected_total{{fault=\"{fault}\"}} {n}");
+    }
+    if !state.hostile.is_empty() {
+        out.push_str("# HELP dummy_hostile_served_total Hostile bodies served by shape.\n# TYPE dummy_hostile_served_total counter\n");
+    }
+    for (shape, served) in state.hostile.iter().zip(&state.hostile_served) {
+        let _ = writeln!(
+            out,
+            "dummy_hostile_served_total{{shape=\"{}\"}} {}",
+            shape.name,
+            served.load(Ordering::Relaxed)
+        );
     }
     out.push_str("# HELP dummy_over_capacity_total Requests answered 503 by capacity mode.\n# TYPE dummy_over_capacity_total counter\n");
     let _ = writeln!(

@@ -381,3 +381,28 @@ async fn bad_ids_always_get_their_bad_answer_and_other_ids_do_not() {
         assert_eq!(request(addr, "GET", "/10").await.unwrap().body, PDF);
     }
 }
+
+#[tokio::test]
+async fn hostile_mode_serves_each_shape_by_id_with_new_bytes_every_time() {
+    let names = ["nested-prev-chain-1.2MB", "trailer-name-array-8MiB"];
+    let addr = start(config(&["--hostile", &names.join(",")])).await;
+    for (id, name) in names.iter().enumerate() {
+        let shape = dummy_pdf_or_png::hostile::full_size(name, 8 << 20).unwrap();
+        let path = format!("/{}", 10 + id);
+        let (a, b) = (
+            request(addr, "GET", &path).await.unwrap(),
+            request(addr, "GET", &path).await.unwrap(),
+        );
+        for answer in [&a, &b] {
+            assert_eq!(answer.status, 200);
+            assert_eq!(answer.header("content-type"), Some("application/pdf"));
+            assert_eq!(answer.body.len(), shape.len(), "{name}");
+            let differing = answer.body.iter().zip(&shape).filter(|(x, y)| x != y);
+            assert!(differing.count() <= 16, "{name}: only the serial differs");
+        }
+        assert_ne!(a.body, b.body, "{name}: every copy is new");
+    }
+    let metrics =
+        String::from_utf8(request(addr, "GET", "/_dummy/metrics").await.unwrap().body).unwrap();
+    assert!(metrics.contains("dummy_hostile_served_total{shape=\"trailer-name-array-8MiB\"} 2"));
+}

@@ -147,6 +147,22 @@ pub async fn request_id(
     control: &Control,
     origin: Instant,
 ) -> Outcome {
+    request_checked(client, base_url, id, control, origin, check_answer).await
+}
+
+/// What an answer must be: `Err` says how it breaks the promise.
+pub type Check = fn(u16, Option<&str>, &[u8]) -> Result<(), String>;
+
+/// One GET /{id}, timed, its answer judged by `check` (for upstreams that
+/// serve other documents than the dummy's usual two).
+pub async fn request_checked(
+    client: &reqwest::Client,
+    base_url: &str,
+    id: u64,
+    control: &Control,
+    origin: Instant,
+    check: Check,
+) -> Outcome {
     let url = format!("{base_url}/{id}");
     let start = Instant::now();
     control.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -159,7 +175,7 @@ pub async fn request_id(
             at,
             latency,
             answer: Answer::Status(status),
-            violation: check_answer(status, content_type.as_deref(), &body).err(),
+            violation: check(status, content_type.as_deref(), &body).err(),
         },
         Err(kind) => Outcome {
             at,

@@ -16,31 +16,43 @@ pub struct Shape {
     pub bytes: Vec<u8>,
 }
 
+/// The largest body the dummy serves a shape at: docproxy's default
+/// maximum document size.
+pub const SERVED_MAX_LEN: usize = 8 << 20;
+
+/// The shapes' names, in the order `all` returns them.
+pub const NAMES: [&str; 5] = [
+    "nested-prev-chain-1.2MB",
+    "nested-prev-chain-7MB",
+    "xref-stream-rows",
+    "trailer-name-array-8MiB",
+    "object-stream-name-array-60MiB",
+];
+
 /// Every shape at full size (each at most `max_len` bytes, the proxy's
 /// maximum document size).
 pub fn all(max_len: usize) -> Vec<Shape> {
-    vec![
-        Shape {
-            name: "nested-prev-chain-1.2MB",
-            bytes: nested_prev_chain(4000, 1_200_000.min(max_len)),
-        },
-        Shape {
-            name: "nested-prev-chain-7MB",
-            bytes: nested_prev_chain(4000, 7_000_000.min(max_len)),
-        },
-        Shape {
-            name: "xref-stream-rows",
-            bytes: xref_stream_rows(4000, 1 << 20),
-        },
-        Shape {
-            name: "trailer-name-array-8MiB",
-            bytes: trailer_name_array(max_len - 1024),
-        },
-        Shape {
-            name: "object-stream-name-array-60MiB",
-            bytes: object_stream_name_array(60 << 20),
-        },
-    ]
+    NAMES
+        .iter()
+        .filter_map(|&name| {
+            Some(Shape {
+                name,
+                bytes: full_size(name, max_len)?,
+            })
+        })
+        .collect()
+}
+
+/// The shape called `name` (one of `NAMES`) at full size, at most `max_len` bytes.
+pub fn full_size(name: &str, max_len: usize) -> Option<Vec<u8>> {
+    Some(match name {
+        "nested-prev-chain-1.2MB" => nested_prev_chain(4000, 1_200_000.min(max_len)),
+        "nested-prev-chain-7MB" => nested_prev_chain(4000, 7_000_000.min(max_len)),
+        "xref-stream-rows" => xref_stream_rows(4000, 1 << 20),
+        "trailer-name-array-8MiB" => trailer_name_array(max_len - 1024),
+        "object-stream-name-array-60MiB" => object_stream_name_array(60 << 20),
+        _ => return None,
+    })
 }
 
 /// Small versions of every shape, for a fuzz corpus (each at most `max_len`).
@@ -65,7 +77,10 @@ pub fn small(max_len: usize) -> Vec<Shape> {
     ]
 }
 
-const HEADER: &str = "%PDF-1.7\n";
+/// The version line, then a comment carrying serial 0 in the form
+/// `generate::serial_text` spells it, so a server can make every copy's
+/// bytes distinct without moving an offset (the dummy's `--hostile`).
+const HEADER: &str = "%PDF-1.7\n%serial 0000000000000000\n";
 const CATALOG: &str = "1 0 obj\n<< /Type /Catalog >>\nendobj\n";
 
 fn entry(offset: usize, kind: char) -> String {
@@ -241,7 +256,13 @@ mod tests {
             assert!(shape.bytes.len() <= max, "{}", shape.name);
             assert!(shape.bytes.starts_with(b"%PDF-1.7\n"), "{}", shape.name);
             assert!(shape.bytes.ends_with(b"%%EOF\n"), "{}", shape.name);
+            assert!(
+                shape.bytes[9..].starts_with(b"%serial 0000000000000000\n"),
+                "{}",
+                shape.name
+            );
         }
+        assert_eq!(all(max).len(), NAMES.len());
         let sizes: Vec<usize> = all(max).iter().map(|s| s.bytes.len()).collect();
         assert!((1_100_000..1_300_000).contains(&sizes[0]), "{sizes:?}");
         assert!((6_500_000..7_500_000).contains(&sizes[1]), "{sizes:?}");
@@ -260,6 +281,10 @@ mod tests {
         for prev in prevs {
             assert!(pdf[prev..].starts_with(b"xref 0 2 "), "{prev}");
         }
-        assert_eq!(text.matches('\n').count(), 9, "one line of sections");
+        assert_eq!(
+            text.matches('\n').count(),
+            10,
+            "one line of sections after the header's two"
+        );
     }
 }

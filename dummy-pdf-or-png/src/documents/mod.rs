@@ -7,6 +7,7 @@ pub mod hostile;
 
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use generate::{SERIAL_MARKER, serial_text};
 
 /// A one-page PDF 1.4 (~13 KB) with Flate streams and a classic xref table.
@@ -82,6 +83,40 @@ pub fn unique(kind: Kind, serial: u64) -> Vec<u8> {
         bytes[data_end..data_end + 4].copy_from_slice(&crc.to_be_bytes());
     }
     bytes
+}
+
+/// A hostile shape (`hostile::full_size`), built once and served with a new
+/// serial in its header comment each time: every copy's bytes differ, so no
+/// content-keyed verdict cache can help, and only the first few dozen bytes
+/// are made per response.
+pub struct HostileBody {
+    pub name: &'static str,
+    bytes: Bytes,
+    /// Where the serial's digits end: the part made anew per response.
+    head: usize,
+}
+
+impl HostileBody {
+    pub fn new(name: &'static str, bytes: Vec<u8>) -> Self {
+        let head = serial_at(&bytes) + 16;
+        HostileBody {
+            name,
+            bytes: Bytes::from(bytes),
+            head,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The body carrying `serial`, in two parts: the header with the serial,
+    /// then the rest of the shape, shared between responses.
+    pub fn with_serial(&self, serial: u64) -> [Bytes; 2] {
+        let mut head = self.bytes[..self.head].to_vec();
+        head[self.head - 16..].copy_from_slice(&serial_text(serial));
+        [Bytes::from(head), self.bytes.slice(self.head..)]
+    }
 }
 
 /// Where the 16 digits of serial 0 start in a committed document.
@@ -274,5 +309,17 @@ mod tests {
         let pdf = unique(Kind::Pdf, 42);
         assert_eq!(startxref(&pdf), startxref(PDF), "offsets unchanged");
         assert!(contains(&pdf, b"%serial 000000000000002a\r\n"));
+    }
+
+    #[test]
+    fn hostile_bodies_differ_only_in_their_serial() {
+        let shape = hostile::trailer_name_array(4096);
+        let body = HostileBody::new("trailer", shape.clone());
+        let [head, tail] = body.with_serial(42);
+        let served = [head, tail].concat();
+        assert_eq!(served.len(), shape.len());
+        assert!(served.starts_with(b"%PDF-1.7\n%serial 000000000000002a\n"));
+        assert_eq!(served[served.len() - 4000..], shape[shape.len() - 4000..]);
+        assert_eq!(body.with_serial(0).concat(), shape);
     }
 }

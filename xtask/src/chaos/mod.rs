@@ -9,6 +9,7 @@
 mod bad_id;
 mod burst;
 pub mod degradation;
+mod hostile;
 mod memory;
 mod outage;
 mod overload;
@@ -148,6 +149,11 @@ impl Chaos {
             ),
             ("overload", overload::ABOUT, Box::pin(self.overload())),
             ("bad-id", bad_id::ABOUT, Box::pin(self.bad_id())),
+            (
+                "hostile-bodies",
+                hostile::ABOUT,
+                Box::pin(self.hostile_bodies()),
+            ),
         ];
         for (name, about, scenario) in others {
             if only.is_none_or(|o| o == name) {
