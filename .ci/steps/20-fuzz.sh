@@ -25,8 +25,8 @@ seed() {
   local target=$1 corpus=fuzz/corpus/$1
   mkdir -p "$corpus"
   case $target in
-    validate) cp tests/fixtures/pdf/*.pdf tests/fixtures/png/*.png fuzz/regressions/pdf/* "$corpus/" ;;
-    validate_pdf) cp tests/fixtures/pdf/*.pdf fuzz/regressions/pdf/* "$corpus/" ;;
+    validate) cp tests/fixtures/pdf/*.pdf tests/fixtures/encrypted/*.pdf tests/fixtures/png/*.png fuzz/regressions/pdf/* "$corpus/" ;;
+    validate_pdf) cp tests/fixtures/pdf/*.pdf tests/fixtures/encrypted/*.pdf fuzz/regressions/pdf/* "$corpus/" ;;
     validate_png) cp tests/fixtures/png/*.png "$corpus/" ;;
     decoders)
       # The first byte picks the decoder (fuzz_targets/decoders.rs): 3 is JPEG, 4 content.
