@@ -40,14 +40,7 @@ async fn traffic_shows_up_in_bounded_metrics() {
         client.get(format!("{base}{path}")).send().await.unwrap();
     }
 
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = docproxy.metrics(&client).await;
     let has = |line: &str| text.lines().any(|l| l == line);
 
     for expected in [

@@ -16,15 +16,8 @@ struct Counts {
     entries: u64,
 }
 
-async fn counts(client: &reqwest::Client, base: &str) -> Counts {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+async fn counts(client: &reqwest::Client, docproxy: &common::Running) -> Counts {
+    let text = docproxy.metrics(client).await;
     let value = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
@@ -61,7 +54,7 @@ async fn the_same_bytes_are_validated_once_and_changed_bytes_again() {
 
     answer(&upstream, dummy_pdf_or_png::PNG, "image/png").await;
     assert_eq!(get("/1").await.status(), 200);
-    let first = counts(&client, &base).await;
+    let first = counts(&client, &docproxy).await;
     assert_eq!((first.hits, first.misses, first.entries), (0, 1, 1));
 
     // The same bytes again, under the same id and under another: not validated again.
@@ -71,7 +64,7 @@ async fn the_same_bytes_are_validated_once_and_changed_bytes_again() {
         assert_eq!(response.headers()["content-type"], "image/png");
         assert_eq!(response.bytes().await.unwrap(), dummy_pdf_or_png::PNG);
     }
-    let again = counts(&client, &base).await;
+    let again = counts(&client, &docproxy).await;
     assert_eq!((again.hits, again.misses), (2, 1));
     // Not an id cache: every request went to the upstream for fresh bytes.
     assert_eq!(upstream.received_requests().await.unwrap().len(), 3);
@@ -85,7 +78,7 @@ async fn the_same_bytes_are_validated_once_and_changed_bytes_again() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert_eq!(response.bytes().await.unwrap(), dummy_pdf_or_png::PDF);
-    let changed = counts(&client, &base).await;
+    let changed = counts(&client, &docproxy).await;
     assert_eq!((changed.hits, changed.misses, changed.entries), (2, 3, 2));
 
     docproxy.stop().await.expect("docproxy stops cleanly");

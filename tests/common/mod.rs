@@ -40,6 +40,20 @@ pub async fn start_docproxy(args: &[&str]) -> Running {
 }
 
 impl Running {
+    /// The Prometheus text `/metrics` answers now.
+    // Not every test binary that shares this module scrapes.
+    #[allow(dead_code)]
+    pub async fn metrics(&self, client: &reqwest::Client) -> String {
+        client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("/metrics answers")
+            .text()
+            .await
+            .expect("/metrics has a body")
+    }
+
     /// Sends the shutdown signal and waits for the server to drain and stop.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.stop.send(());
