@@ -48,6 +48,8 @@ struct State {
     over_capacity: AtomicU64,
     /// The next `--unique` serial number.
     serial: AtomicU64,
+    /// The PNG as served: padded to `--pad-png` once, here, not per request.
+    png: Bytes,
 }
 
 /// Holds one capacity-mode slot until dropped.
@@ -87,7 +89,6 @@ pub async fn serve(
         None => StdRng::from_os_rng(),
     };
     let state = Arc::new(State {
-        config,
         rng: Mutex::new(rng),
         served: Default::default(),
         faults: Default::default(),
@@ -96,6 +97,11 @@ pub async fn serve(
         // Not from the seeded generator, whose sequence the seed promises; a
         // random start keeps a restarted dummy's bodies new too.
         serial: AtomicU64::new(rand::random()),
+        png: match config.pad_png {
+            0 => Bytes::from_static(crate::documents::PNG),
+            padding => Bytes::from(crate::documents::padded_png(padding)),
+        },
+        config,
     });
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -232,6 +238,8 @@ async fn handle(
     let bytes = if state.config.unique {
         let serial = state.serial.fetch_add(1, Ordering::Relaxed);
         Bytes::from(crate::documents::unique(plan.kind, serial))
+    } else if plan.kind == Kind::Png {
+        state.png.clone()
     } else {
         Bytes::from_static(plan.kind.bytes())
     };

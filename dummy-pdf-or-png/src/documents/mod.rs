@@ -62,6 +62,26 @@ impl Kind {
     }
 }
 
+/// A valid PNG of a little over `padding` bytes: `PNG` with a private
+/// ancillary chunk (`prVt`, which decoders skip) of `padding` zeros after IHDR.
+pub fn padded_png(padding: usize) -> Vec<u8> {
+    const AFTER_IHDR: usize = 8 + 4 + 4 + 13 + 4;
+    assert_eq!(&PNG[12..16], b"IHDR");
+    let length = u32::try_from(padding).expect("a PNG chunk holds at most 4 GiB");
+    let data = vec![0u8; padding];
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(b"prVt");
+    crc.update(&data);
+    let mut png = Vec::with_capacity(PNG.len() + padding + 12);
+    png.extend_from_slice(&PNG[..AFTER_IHDR]);
+    png.extend_from_slice(&length.to_be_bytes());
+    png.extend_from_slice(b"prVt");
+    png.extend_from_slice(&data);
+    png.extend_from_slice(&crc.finalize().to_be_bytes());
+    png.extend_from_slice(&PNG[AFTER_IHDR..]);
+    png
+}
+
 /// `kind`'s document carrying `serial` instead of serial 0: the same length,
 /// as valid (or as corrupt) as the original, and different bytes for every
 /// serial. The serial sits in a PDF comment line or a PNG tEXt chunk, whose

@@ -9,10 +9,12 @@
 mod bad_id;
 mod burst;
 pub mod degradation;
+mod header_flood;
 mod memory;
 mod outage;
 mod overload;
 mod sigterm;
+mod slow_reader;
 mod slowloris;
 mod steady;
 
@@ -148,6 +150,16 @@ impl Chaos {
             ),
             ("overload", overload::ABOUT, Box::pin(self.overload())),
             ("bad-id", bad_id::ABOUT, Box::pin(self.bad_id())),
+            (
+                "slow-reader",
+                slow_reader::ABOUT,
+                Box::pin(self.slow_reader()),
+            ),
+            (
+                "header-flood",
+                header_flood::ABOUT,
+                Box::pin(self.header_flood()),
+            ),
         ];
         for (name, about, scenario) in others {
             if only.is_none_or(|o| o == name) {
