@@ -142,6 +142,22 @@ mod tests {
     }
 
     #[test]
+    fn a_padded_png_is_the_sample_with_one_more_sound_chunk() {
+        let png = padded_png(1000);
+        assert_eq!(png.len(), PNG.len() + 1000 + 12);
+        // The private chunk after IHDR: length, type, zeros, CRC of type and data.
+        let chunk = &png[33..33 + 12 + 1000];
+        assert_eq!(&chunk[..8], [&1000u32.to_be_bytes()[..], b"prVt"].concat());
+        assert_eq!(
+            chunk[1008..],
+            crc32fast::hash(&chunk[4..1008]).to_be_bytes()
+        );
+        // Everything else is the sample, unchanged.
+        assert_eq!(png[..33], PNG[..33]);
+        assert_eq!(png[33 + 1012..], PNG[33..]);
+    }
+
+    #[test]
     fn sizes_are_those_of_the_original() {
         assert!((12_000..15_000).contains(&PDF.len()), "{}", PDF.len());
         assert!((45_000..52_000).contains(&PNG.len()), "{}", PNG.len());
