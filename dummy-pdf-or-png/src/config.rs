@@ -29,6 +29,13 @@ pub struct Config {
     #[arg(long, env = "DUMMY_HOSTILE", value_name = "SHAPE", value_delimiter = ',', value_parser = parse_hostile)]
     pub hostile: Vec<&'static str>,
 
+    /// Serve the PNG padded with a private ancillary chunk to a little over
+    /// this many bytes, still valid, built once at startup (0: the plain
+    /// ~48 KB PNG): large documents for memory and slow-client tests.
+    /// `--unique` serves the plain PNG's variants instead.
+    #[arg(long, env = "DUMMY_PAD_PNG", value_name = "BYTES", default_value_t = 0)]
+    pub pad_png: usize,
+
     #[command(flatten)]
     pub faults: Faults,
 

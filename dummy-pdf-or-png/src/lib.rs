@@ -10,5 +10,5 @@ pub mod healthcheck;
 mod server;
 
 pub use config::{BadAnswer, Config, ConfigError, Faults, Only, Overload};
-pub use documents::{CORRUPT_PDF, Kind, PDF, PNG, generate, hostile, unique};
+pub use documents::{CORRUPT_PDF, Kind, PDF, PNG, generate, hostile, padded_png, unique};
 pub use server::serve;

@@ -51,6 +51,8 @@ struct State {
     /// The `--hostile` shapes, built once, and how many of each were served.
     hostile: Vec<HostileBody>,
     hostile_served: Vec<AtomicU64>,
+    /// The PNG as served: padded to `--pad-png` once, here, not per request.
+    png: Bytes,
 }
 
 /// Holds one capacity-mode slot until dropped.
@@ -107,7 +109,6 @@ pub async fn serve(
     let state = Arc::new(State {
         hostile_served: hostile.iter().map(|_| AtomicU64::new(0)).collect(),
         hostile,
-        config,
         rng: Mutex::new(rng),
         served: Default::default(),
         faults: Default::default(),
@@ -116,6 +117,11 @@ pub async fn serve(
         // Not from the seeded generator, whose sequence the seed promises; a
         // random start keeps a restarted dummy's bodies new too.
         serial: AtomicU64::new(rand::random()),
+        png: match config.pad_png {
+            0 => Bytes::from_static(crate::documents::PNG),
+            padding => Bytes::from(crate::documents::padded_png(padding)),
+        },
+        config,
     });
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -264,6 +270,8 @@ async fn handle(
     let bytes = if state.config.unique {
         let serial = state.serial.fetch_add(1, Ordering::Relaxed);
         Bytes::from(crate::documents::unique(plan.kind, serial))
+    } else if plan.kind == Kind::Png {
+        state.png.clone()
     } else {
         Bytes::from_static(plan.kind.bytes())
     };

@@ -168,6 +168,19 @@ async fn a_wrong_type_mislabels_the_document() {
 }
 
 #[tokio::test]
+async fn a_padded_png_is_served_whole_and_the_pdfs_are_untouched() {
+    let addr = start(config(&["--pad-png", "100000", "--only", "png"])).await;
+    let answer = get(addr).await;
+    assert_eq!(answer.body, dummy_pdf_or_png::padded_png(100_000));
+    let length = (PNG.len() + 100_000 + 12).to_string();
+    assert_eq!(answer.header("content-length"), Some(length.as_str()));
+    assert_eq!(answer.header("content-type"), Some("image/png"));
+
+    let addr = start(config(&["--pad-png", "100000", "--only", "pdf"])).await;
+    assert_eq!(get(addr).await.body, PDF);
+}
+
+#[tokio::test]
 async fn a_dripped_body_arrives_slowly_but_whole() {
     let addr = start(config(&[
         "--drip-rate",

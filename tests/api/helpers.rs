@@ -149,19 +149,7 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
 /// A valid PNG of a little over `padding` bytes: the sample PNG with a private
 /// ancillary chunk of zeros after IHDR (validators skip its content).
 pub fn large_png(padding: usize) -> Vec<u8> {
-    const AFTER_IHDR: usize = 8 + 4 + 4 + 13 + 4;
-    assert_eq!(&PNG[12..16], b"IHDR");
-    let data = vec![0u8; padding];
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(b"prVt");
-    crc.update(&data);
-    let mut png = PNG[..AFTER_IHDR].to_vec();
-    png.extend_from_slice(&(padding as u32).to_be_bytes());
-    png.extend_from_slice(b"prVt");
-    png.extend_from_slice(&data);
-    png.extend_from_slice(&crc.finalize().to_be_bytes());
-    png.extend_from_slice(&PNG[AFTER_IHDR..]);
-    png
+    dummy_pdf_or_png::padded_png(padding)
 }
 
 /// One response read off a raw connection.

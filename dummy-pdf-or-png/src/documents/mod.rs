@@ -63,6 +63,26 @@ impl Kind {
     }
 }
 
+/// A valid PNG of a little over `padding` bytes: `PNG` with a private
+/// ancillary chunk (`prVt`, which decoders skip) of `padding` zeros after IHDR.
+pub fn padded_png(padding: usize) -> Vec<u8> {
+    const AFTER_IHDR: usize = 8 + 4 + 4 + 13 + 4;
+    assert_eq!(&PNG[12..16], b"IHDR");
+    let length = u32::try_from(padding).expect("a PNG chunk holds at most 4 GiB");
+    let data = vec![0u8; padding];
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(b"prVt");
+    crc.update(&data);
+    let mut png = Vec::with_capacity(PNG.len() + padding + 12);
+    png.extend_from_slice(&PNG[..AFTER_IHDR]);
+    png.extend_from_slice(&length.to_be_bytes());
+    png.extend_from_slice(b"prVt");
+    png.extend_from_slice(&data);
+    png.extend_from_slice(&crc.finalize().to_be_bytes());
+    png.extend_from_slice(&PNG[AFTER_IHDR..]);
+    png
+}
+
 /// `kind`'s document carrying `serial` instead of serial 0: the same length,
 /// as valid (or as corrupt) as the original, and different bytes for every
 /// serial. The serial sits in a PDF comment line or a PNG tEXt chunk, whose
@@ -154,6 +174,22 @@ mod tests {
                 "{name} drifted from the generator; run REGENERATE=1 cargo test -p dummy-pdf-or-png"
             );
         }
+    }
+
+    #[test]
+    fn a_padded_png_is_the_sample_with_one_more_sound_chunk() {
+        let png = padded_png(1000);
+        assert_eq!(png.len(), PNG.len() + 1000 + 12);
+        // The private chunk after IHDR: length, type, zeros, CRC of type and data.
+        let chunk = &png[33..33 + 12 + 1000];
+        assert_eq!(&chunk[..8], [&1000u32.to_be_bytes()[..], b"prVt"].concat());
+        assert_eq!(
+            chunk[1008..],
+            crc32fast::hash(&chunk[4..1008]).to_be_bytes()
+        );
+        // Everything else is the sample, unchanged.
+        assert_eq!(png[..33], PNG[..33]);
+        assert_eq!(png[33 + 1012..], PNG[33..]);
     }
 
     #[test]

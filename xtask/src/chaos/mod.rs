@@ -9,11 +9,13 @@
 mod bad_id;
 mod burst;
 pub mod degradation;
+mod header_flood;
 mod hostile;
 mod memory;
 mod outage;
 mod overload;
 mod sigterm;
+mod slow_reader;
 mod slowloris;
 mod steady;
 
@@ -153,6 +155,16 @@ impl Chaos {
                 "hostile-bodies",
                 hostile::ABOUT,
                 Box::pin(self.hostile_bodies()),
+            ),
+            (
+                "slow-reader",
+                slow_reader::ABOUT,
+                Box::pin(self.slow_reader()),
+            ),
+            (
+                "header-flood",
+                header_flood::ABOUT,
+                Box::pin(self.header_flood()),
             ),
         ];
         for (name, about, scenario) in others {
