@@ -4,11 +4,13 @@
 //! Over the last four seconds it counts `requests` (attempts it refused, and
 //! attempts it admitted once they are answered) and `accepts` (attempts the
 //! upstream answered without signalling overload), and refuses a new attempt with
-//! probability `min(max_reject, max(0, (requests - k * (accepts + 10)) / (requests + 1)))`.
-//! At equilibrium it sends about `k` times what the upstream accepts. The ten
-//! accepts granted on top (`ACCEPTS_FLOOR`) keep a quiet service from being
+//! probability `min(max_reject, max(0, (requests - k * max(accepts, 10)) / (requests + 1)))`.
+//! At equilibrium it sends about `k` times what the upstream accepts, and never
+//! more once ten are accepted: an upstream at capacity C sees at most k·C. The
+//! floor of ten accepts (`ACCEPTS_FLOOR`) keeps a quiet service from being
 //! throttled by its first timeout: the book's formula refuses half of all
-//! attempts after a single overload signal on a fresh window.
+//! attempts after a single overload signal on a fresh window. (A floor added
+//! on top, `accepts + 10`, let a busy upstream see k·C plus 3/s.)
 //!
 //! Two departures from the book, both for the formula's known limit (an
 //! upstream accepting a fixed share below `1/k`, whatever the load, drives
@@ -31,7 +33,7 @@ use super::window::Window;
 
 /// The window, in seconds.
 const SECONDS: usize = 4;
-/// Accepts counted on top of the real ones, as the retry budget has a floor.
+/// The fewest accepts the formula assumes, as the retry budget has a floor.
 const ACCEPTS_FLOOR: f64 = 10.0;
 
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +99,7 @@ impl Throttle {
 
     fn probability_of(&self, &[requests, accepts]: &[u64; 2]) -> f64 {
         let requests = requests as f64;
-        let accepts = accepts as f64 + ACCEPTS_FLOOR;
+        let accepts = (accepts as f64).max(ACCEPTS_FLOOR);
         ((requests - self.settings.k * accepts) / (requests + 1.0))
             .clamp(0.0, self.settings.max_reject)
     }
@@ -136,8 +138,8 @@ mod tests {
         let t = throttle();
         answered(&t, 500, Verdict::Accepted);
         answered(&t, 500, Verdict::Overloaded);
-        // (1000 - 1.2 * (500 + 10)) / 1001
-        let expected = 388.0 / 1001.0;
+        // (1000 - 1.2 * 500) / 1001
+        let expected = 400.0 / 1001.0;
         assert!(
             (t.probability() - expected).abs() < 1e-12,
             "{}",
@@ -145,6 +147,23 @@ mod tests {
         );
         assert!(t.admit_with(expected - 0.001).is_err());
         assert!(t.admit_with(expected + 0.001).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_upstream_is_sent_at_most_k_times_what_it_accepts() {
+        let t = throttle();
+        answered(&t, 100, Verdict::Accepted);
+        answered(&t, 20, Verdict::Overloaded);
+        assert_eq!(
+            t.probability(),
+            0.0,
+            "120 = 1.2 * 100 requests: at the bound"
+        );
+        answered(&t, 1, Verdict::Overloaded);
+        assert!(
+            t.probability() > 0.0,
+            "121 requests for 100 accepts is past 1.2x: refusing starts"
+        );
     }
 
     #[tokio::test(start_paused = true)]
