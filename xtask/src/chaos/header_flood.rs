@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Chaos, flags};
-use crate::load::{self, Control, Load, Summary};
+use crate::load::Summary;
 use crate::scorecard::{Checks, ScenarioResult};
 
 const MAX_HEADER_KIB: u64 = 8;
@@ -68,20 +68,7 @@ impl Chaos {
         .flat_map(|f| std::iter::repeat_n(f, PER_KIND))
         .map(|f| tokio::spawn(flood(addr.clone(), f, give_up)))
         .collect();
-        let spec = Load {
-            concurrency: 8,
-            duration: Duration::from_secs_f64(timeout + 2.0),
-            max_requests: load::MAX_REQUESTS,
-            rps: Some(100.0),
-        };
-        let outcomes = load::run(
-            &self.client,
-            &proxy.base_url(),
-            &spec,
-            &Control::default(),
-            Instant::now(),
-        )
-        .await;
+        let outcomes = self.bystanders(&proxy, timeout + 2.0).await;
         let mut ends = Vec::new();
         for f in floods {
             ends.push(f.await.map_err(|e| e.to_string())?);

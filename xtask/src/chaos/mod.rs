@@ -261,6 +261,25 @@ impl Chaos {
         Ok((Summary::of(&outcomes), self.scrape(proxy).await?))
     }
 
+    /// Normal clients at 100 req/s for `seconds`, beside an attack on the
+    /// connections (slowloris, header floods).
+    async fn bystanders(&self, proxy: &Server, seconds: f64) -> Vec<load::Outcome> {
+        let spec = load::Load {
+            concurrency: 8,
+            duration: Duration::from_secs_f64(seconds),
+            max_requests: load::MAX_REQUESTS,
+            rps: Some(100.0),
+        };
+        load::run(
+            &self.client,
+            &proxy.base_url(),
+            &spec,
+            &Control::default(),
+            Instant::now(),
+        )
+        .await
+    }
+
     async fn scrape(&self, proxy: &Server) -> Result<Scrape, String> {
         let text = self
             .client

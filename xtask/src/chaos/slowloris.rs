@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Chaos, flags};
-use crate::load::{self, Control, Load, Summary};
+use crate::load::{self, Summary};
 use crate::scorecard::{Checks, ScenarioResult};
 
 impl Chaos {
@@ -20,20 +20,7 @@ impl Chaos {
         let slow: Vec<_> = (0..slow_clients)
             .map(|_| tokio::spawn(slow_client(addr.clone(), give_up)))
             .collect();
-        let spec = Load {
-            concurrency: 8,
-            duration: Duration::from_secs_f64(timeout + 2.0),
-            max_requests: load::MAX_REQUESTS,
-            rps: Some(100.0),
-        };
-        let outcomes = load::run(
-            &self.client,
-            &proxy.base_url(),
-            &spec,
-            &Control::default(),
-            Instant::now(),
-        )
-        .await;
+        let outcomes = self.bystanders(&proxy, timeout + 2.0).await;
         let mut closed = Vec::new();
         let mut failed_to_connect = 0;
         let mut slow_connects = 0;
