@@ -40,14 +40,7 @@ fn slow_png(variant: u32) -> Vec<u8> {
         }
         z.finish().unwrap()
     });
-    let chunk = |out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]| {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32fast::hash(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    };
+    let chunk = dummy_pdf_or_png::generate::png_chunk;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&WIDTH.to_be_bytes());
