@@ -155,7 +155,7 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_in_flight: u32,
 
-    /// Document bytes buffered at once across all requests; beyond it requests are shed with 503.
+    /// Document bytes buffered at once across all requests, and the working memory validating them takes; beyond it requests are shed with 503.
     #[arg(long, env = "DOCPROXY_MAX_IN_FLIGHT_BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub max_in_flight_bytes: u64,
 

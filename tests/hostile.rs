@@ -1,14 +1,16 @@
 //! What validating a hostile body costs (issue 10): each shape from
 //! `dummy_pdf_or_png::hostile`, at the size the issue measured it, within a
 //! CPU bound (thread CPU time from getrusage) and a peak-allocation bound (a
-//! counting allocator in this test binary). docs/VALIDATION.md, "Work and
-//! memory bounds", explains both bounds.
+//! counting allocator in this test binary), and with what it allocates never
+//! above the working memory it draws from its `MemoryGrant` (which the proxy
+//! reserves in its byte budget). docs/VALIDATION.md, "Work and memory
+//! bounds", explains the bounds.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use docproxy::document::{Rejection, validate};
+use docproxy::document::{Limits, ValidationError, validate, validate_within};
 use dummy_pdf_or_png::hostile;
 
 /// Counts the bytes this thread has allocated and the peak, so tests running
@@ -72,15 +74,55 @@ fn thread_cpu() -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
-/// What one validation cost: its verdict, thread CPU time and the peak of
-/// bytes allocated above what was live when it started.
-fn measure(bytes: &[u8]) -> (Result<(), Rejection>, Duration, usize) {
+/// What one validation cost.
+struct Cost {
+    verdict: Result<(), ValidationError>,
+    cpu: Duration,
+    /// Peak of bytes allocated above what was live when it started.
+    peak: usize,
+    /// The working memory it drew from its grant.
+    drawn: u64,
+}
+
+/// Validates `bytes` under a grant of `limit` bytes.
+fn measure_within(bytes: &[u8], limit: u64) -> Cost {
+    let mut drawn = 0;
+    let mut grant = |total: u64| {
+        let granted = total <= limit;
+        if granted {
+            drawn = total;
+        }
+        granted
+    };
     let base = LIVE.with(Cell::get);
     PEAK.with(|p| p.set(base));
     let start = thread_cpu();
-    let verdict = validate(bytes).map(|_| ());
+    let verdict = validate_within(bytes, &Limits::default(), &mut grant).map(|_| ());
     let cpu = thread_cpu() - start;
-    (verdict, cpu, PEAK.with(Cell::get) - base)
+    let peak = PEAK.with(Cell::get) - base;
+    Cost {
+        verdict,
+        cpu,
+        peak,
+        drawn,
+    }
+}
+
+fn measure(bytes: &[u8]) -> Cost {
+    measure_within(bytes, u64::MAX)
+}
+
+/// The working memory a validation draws covers what it allocates. `slack`
+/// is what the allocator counts that the grant does not: the rejection's
+/// message, and hash tables' and vectors' rounding below a grant step.
+fn assert_drawn_covers_peak(name: &str, cost: &Cost) {
+    const SLACK: usize = 4 << 10;
+    assert!(
+        cost.peak <= cost.drawn as usize + SLACK,
+        "{name}: allocated {} bytes at peak, drew {}",
+        cost.peak,
+        cost.drawn
+    );
 }
 
 /// The proxy's default maximum document size.
@@ -111,13 +153,17 @@ fn hostile_shapes_cost_time_and_memory_linear_in_their_size() {
     };
     let mut report = Vec::new();
     for shape in hostile::all(MAX_DOCUMENT) {
-        let (verdict, cpu, peak) = measure(&shape.bytes);
+        let cost = measure(&shape.bytes);
+        let Cost {
+            cpu, peak, drawn, ..
+        } = cost;
         report.push(format!(
-            "{}: {} bytes, {:?}, {cpu:?} CPU, peak {peak} bytes",
+            "{}: {} bytes, {:?}, {cpu:?} CPU, peak {peak} bytes, drew {drawn}",
             shape.name,
             shape.bytes.len(),
-            verdict.as_ref().map_err(Rejection::reason),
+            cost.verdict.as_ref().map_err(reason),
         ));
+        assert_drawn_covers_peak(shape.name, &cost);
         assert!(
             cpu <= cpu_bound,
             "{}: {cpu:?} of CPU (bound {cpu_bound:?})",
@@ -131,6 +177,44 @@ fn hostile_shapes_cost_time_and_memory_linear_in_their_size() {
         );
     }
     println!("{}", report.join("\n"));
+}
+
+fn reason(e: &ValidationError) -> &'static str {
+    match e {
+        ValidationError::Invalid(rejection) => rejection.reason(),
+        ValidationError::OutOfMemory => "out of memory",
+    }
+}
+
+#[test]
+fn every_fixture_draws_at_least_what_it_allocates() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut seen = 0;
+    for kind in ["pdf", "png", "encrypted"] {
+        for entry in std::fs::read_dir(fixtures.join(kind)).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let cost = measure(&bytes);
+            let name = path.display().to_string();
+            assert!(cost.verdict.is_ok(), "{name}: {:?}", cost.verdict);
+            assert_drawn_covers_peak(&name, &cost);
+            seen += 1;
+        }
+    }
+    assert!(seen > 60, "only {seen} fixtures");
+}
+
+#[test]
+fn a_refused_grant_stops_validation_as_out_of_memory_not_a_rejection() {
+    // An object stream whose members need many table slots and values.
+    let pdf = hostile::object_stream_name_array(4 << 20);
+    let unlimited = measure(&pdf);
+    assert!(unlimited.drawn > 1 << 20, "drew {}", unlimited.drawn);
+    let limit = unlimited.drawn / 2;
+    let refused = measure_within(&pdf, limit);
+    assert_eq!(refused.verdict, Err(ValidationError::OutOfMemory));
+    assert!(refused.drawn <= limit);
+    assert_drawn_covers_peak("refused", &refused);
 }
 
 #[test]
@@ -152,9 +236,10 @@ fn an_object_stream_that_inflates_far_beyond_its_body_is_a_limit() {
 #[test]
 fn a_huge_array_under_an_unread_key_is_parsed_not_kept() {
     let pdf = hostile::trailer_name_array(MAX_DOCUMENT - 1024);
-    let (verdict, _, peak) = measure(&pdf);
-    assert!(verdict.is_ok(), "{verdict:?}");
-    assert!(peak < 1 << 20, "peak allocation {peak}");
+    let cost = measure(&pdf);
+    assert!(cost.verdict.is_ok(), "{:?}", cost.verdict);
+    assert!(cost.peak < 1 << 20, "peak allocation {}", cost.peak);
+    assert!(cost.drawn < 1 << 20, "drew {}", cost.drawn);
 }
 
 /// fuzz/regressions/pdf/ holds small versions of every shape, made here:
@@ -189,7 +274,40 @@ fn fuzz_regression_corpus_matches_the_generator() {
             "{} drifted from the generator: REGENERATE=1 cargo test --test hostile",
             shape.name
         );
-        let (_, cpu, peak) = measure(&shape.bytes);
-        assert!(cpu <= RELEASE_CPU * DEBUG_SLOWDOWN && peak <= memory_bound(shape.bytes.len()));
+        let cost = measure(&shape.bytes);
+        assert!(cost.cpu <= RELEASE_CPU * DEBUG_SLOWDOWN);
+        assert!(cost.peak <= memory_bound(shape.bytes.len()));
+        assert_drawn_covers_peak(shape.name, &cost);
     }
+}
+
+#[test]
+fn the_upstreams_documents_draw_little_working_memory() {
+    // Two cores validating the original upstream's documents should take a
+    // small share of the 64 MiB default budget: at most 1 MiB each.
+    for (name, bytes) in [
+        ("pdf", dummy_pdf_or_png::generate::pdf()),
+        ("png", dummy_pdf_or_png::generate::png()),
+    ] {
+        let cost = measure(&bytes);
+        println!(
+            "{name}: {} bytes, peak {}, drew {}",
+            bytes.len(),
+            cost.peak,
+            cost.drawn
+        );
+        assert!(cost.verdict.is_ok(), "{name}: {:?}", cost.verdict);
+        assert!(cost.drawn <= 1 << 20, "{name} drew {}", cost.drawn);
+        assert_drawn_covers_peak(name, &cost);
+    }
+}
+
+#[test]
+fn output_no_check_reads_is_counted_not_kept() {
+    // 4 MiB of RunLength data decoding to 256 MiB, within the inflate cap.
+    let pdf = hostile::run_length_bomb(256 << 20);
+    let cost = measure(&pdf);
+    assert!(cost.verdict.is_ok(), "{:?}", cost.verdict);
+    assert!(cost.peak < 1 << 20, "peak allocation {}", cost.peak);
+    assert_drawn_covers_peak("run-length bomb", &cost);
 }

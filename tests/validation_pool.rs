@@ -1,7 +1,7 @@
 //! Validation off the async workers, over real sockets: while documents are
 //! being validated, health, readiness and metrics answer at once; a full
 //! validation queue is a 503 at once; a deadline passing during validation is
-//! a 504 at the deadline.
+//! a 504 at the deadline; validation working memory counts in the byte budget.
 //!
 //! Its own test binary: each test keeps cores busy with large, valid PNGs,
 //! which would disturb the timing of other binaries' tests. A PNG of 2^25
@@ -248,4 +248,47 @@ async fn a_deadline_passing_during_validation_is_a_504_at_the_deadline() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert!(started.elapsed() < Duration::from_millis(250));
     app.docproxy.stop().await.expect("docproxy stops cleanly");
+}
+
+#[tokio::test]
+async fn validation_memory_is_reserved_in_the_byte_budget() {
+    // The PNG is 64 KB on the wire, and its validation draws 256 KiB of
+    // working memory from the same budget: 300 KiB holds the body, not both.
+    let body = slow_png(1).len() as u64;
+    assert!(body < 100 << 10 && body + (256 << 10) > 300 << 10);
+    let tight = spawn_app(
+        1..2,
+        &[
+            "--max-in-flight-bytes",
+            "300KiB",
+            "--max-document-size",
+            "256KiB",
+        ],
+    )
+    .await;
+    let response = tight.get("/1").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let metrics = tight.docproxy.metrics(&tight.client).await;
+    assert!(
+        metrics.contains("docproxy_requests_shed_total{reason=\"bytes\"} 1"),
+        "{metrics}"
+    );
+
+    let roomy = spawn_app(
+        1..2,
+        &[
+            "--max-in-flight-bytes",
+            "400KiB",
+            "--max-document-size",
+            "256KiB",
+            "--deadline",
+            "60s",
+            "--attempt-timeout",
+            "30s",
+        ],
+    )
+    .await;
+    // With room for both, it is served.
+    assert_eq!(roomy.get("/1").await.status(), 200);
 }

@@ -14,13 +14,15 @@ fuzz_target!(|data: &[u8]| {
     };
     match pick % 5 {
         0 | 1 => {
-            if let Ok(out) = filters::lzw(data, pick % 5 == 0, CAP) {
-                assert!(out.len() <= CAP);
+            let mut out = Vec::new();
+            if let Ok(len) = filters::lzw(data, pick % 5 == 0, CAP, Some(&mut out)) {
+                assert!(len == out.len() && len <= CAP);
             }
         }
         2 => {
-            if let Ok(out) = filters::run_length(data, CAP) {
-                assert!(out.len() <= CAP);
+            let mut out = Vec::new();
+            if let Ok(len) = filters::run_length(data, CAP, Some(&mut out)) {
+                assert!(len == out.len() && len <= CAP);
             }
         }
         3 => {

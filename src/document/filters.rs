@@ -1,8 +1,10 @@
 //! Stream filters beyond Flate and the ASCII ones (ISO 32000-2 §7.4): LZW
 //! and RunLength are decoded, DCT (JPEG) data is checked as JPEG structure
 //! without decoding the image. Every decoder's output is capped by the
-//! caller's inflate allowance, and each input byte is looked at a bounded
-//! number of times.
+//! caller's inflate allowance, each input byte is looked at a bounded
+//! number of times, and the output is kept only when a caller reads it (a
+//! later filter, or the content-stream check): otherwise it is counted and
+//! dropped as it is made, so memory stays constant whatever it decodes to.
 
 use weezl::{BitOrder, LzwStatus, decode::Decoder};
 
@@ -21,25 +23,34 @@ pub enum FilterError {
 /// LZWDecode. `early_change` is `/EarlyChange 1`, the default: the code width
 /// grows one code early, as TIFF does. A missing EOD code is tolerated when
 /// the data ends cleanly, as readers do.
-pub fn lzw(data: &[u8], early_change: bool, max_out: usize) -> Result<Vec<u8>, FilterError> {
+/// Returns the decoded length; the bytes are appended to `keep` if given.
+pub fn lzw(
+    data: &[u8],
+    early_change: bool,
+    max_out: usize,
+    mut keep: Option<&mut Vec<u8>>,
+) -> Result<usize, FilterError> {
     let mut decoder = if early_change {
         Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
     } else {
         Decoder::new(BitOrder::Msb, 8)
     };
-    let mut out = Vec::new();
+    let mut len = 0;
     let mut chunk = [0u8; 16 * 1024];
     let mut input = data;
     loop {
         let result = decoder.decode_bytes(input, &mut chunk);
         input = &input[result.consumed_in..];
-        if out.len() + result.consumed_out > max_out {
+        len += result.consumed_out;
+        if len > max_out {
             return Err(FilterError::TooLarge);
         }
-        out.extend_from_slice(&chunk[..result.consumed_out]);
+        if let Some(out) = keep.as_mut() {
+            out.extend_from_slice(&chunk[..result.consumed_out]);
+        }
         match result.status.map_err(|_| FilterError::Lzw)? {
-            LzwStatus::Done => return Ok(out),
-            LzwStatus::NoProgress if input.is_empty() => return Ok(out),
+            LzwStatus::Done => return Ok(len),
+            LzwStatus::NoProgress if input.is_empty() => return Ok(len),
             LzwStatus::NoProgress => return Err(FilterError::Lzw),
             LzwStatus::Ok => {}
         }
@@ -49,34 +60,45 @@ pub fn lzw(data: &[u8], early_change: bool, max_out: usize) -> Result<Vec<u8>, F
 /// RunLengthDecode: a length byte n, then n + 1 literal bytes (n < 128) or one
 /// byte repeated 257 − n times (n > 128); 128 is the end of data, which may be
 /// missing when the data ends after a whole run.
-pub fn run_length(data: &[u8], max_out: usize) -> Result<Vec<u8>, FilterError> {
-    let mut out = Vec::new();
+/// Returns the decoded length; the bytes are appended to `keep` if given.
+pub fn run_length(
+    data: &[u8],
+    max_out: usize,
+    mut keep: Option<&mut Vec<u8>>,
+) -> Result<usize, FilterError> {
+    let mut len = 0;
     let mut i = 0;
     while let Some(&n) = data.get(i) {
         i += 1;
-        let len = match n {
-            128 => return Ok(out),
+        let run = match n {
+            128 => return Ok(len),
             0..=127 => {
-                let run = data
+                let literal = data
                     .get(i..i + usize::from(n) + 1)
                     .ok_or(FilterError::RunLength)?;
-                i += run.len();
-                if out.len() + run.len() > max_out {
+                i += literal.len();
+                len += literal.len();
+                if len > max_out {
                     return Err(FilterError::TooLarge);
                 }
-                out.extend_from_slice(run);
+                if let Some(out) = keep.as_mut() {
+                    out.extend_from_slice(literal);
+                }
                 continue;
             }
             _ => 257 - usize::from(n),
         };
         let &byte = data.get(i).ok_or(FilterError::RunLength)?;
         i += 1;
-        if out.len() + len > max_out {
+        len += run;
+        if len > max_out {
             return Err(FilterError::TooLarge);
         }
-        out.resize(out.len() + len, byte);
+        if let Some(out) = keep.as_mut() {
+            out.resize(out.len() + run, byte);
+        }
     }
-    Ok(out)
+    Ok(len)
 }
 
 /// DCTDecode data as JPEG structure (ITU T.81 Annex B): SOI; marker segments
@@ -205,28 +227,49 @@ mod tests {
         assert!(check_jpeg(&no_frame).is_err());
     }
 
+    /// A decoder's kept output, checked against the length it returns.
+    fn kept(
+        decode: impl FnOnce(Option<&mut Vec<u8>>) -> Result<usize, FilterError>,
+    ) -> Result<Vec<u8>, FilterError> {
+        let mut out = Vec::new();
+        let len = decode(Some(&mut out))?;
+        assert_eq!(len, out.len());
+        Ok(out)
+    }
+
     #[test]
     fn lzw_decodes_what_the_spec_example_encodes() {
         // ISO 32000-2 §7.4.4.2's example: 45 45 45 45 45 65 45 45 45 66, encoded
         // with EarlyChange 1 as the codes 256 45 258 258 65 259 66 257.
         let data = [0x80, 0x0B, 0x60, 0x50, 0x22, 0x0C, 0x0C, 0x85, 0x01];
         assert_eq!(
-            lzw(&data, true, 1 << 20),
+            kept(|out| lzw(&data, true, 1 << 20, out)),
             Ok(vec![45, 45, 45, 45, 45, 65, 45, 45, 45, 66])
         );
-        assert_eq!(lzw(&data, true, 5), Err(FilterError::TooLarge));
-        assert!(lzw(&[0xFF, 0xFF, 0xFF, 0xFF], true, 1 << 20).is_err());
+        assert_eq!(lzw(&data, true, 1 << 20, None), Ok(10));
+        assert_eq!(lzw(&data, true, 5, None), Err(FilterError::TooLarge));
+        assert!(lzw(&[0xFF, 0xFF, 0xFF, 0xFF], true, 1 << 20, None).is_err());
     }
 
     #[test]
     fn run_length_decodes_and_bounds_its_output() {
         let data = [2, b'a', b'b', b'c', 254, b'x', 128];
-        assert_eq!(run_length(&data, 100), Ok(b"abcxxx".to_vec()));
-        assert_eq!(run_length(&data[..6], 100), Ok(b"abcxxx".to_vec()));
-        assert_eq!(run_length(&[5, b'a'], 100), Err(FilterError::RunLength));
-        assert_eq!(run_length(&[129], 100), Err(FilterError::RunLength));
         assert_eq!(
-            run_length(&[129, 0, 129, 0], 200),
+            kept(|out| run_length(&data, 100, out)),
+            Ok(b"abcxxx".to_vec())
+        );
+        assert_eq!(
+            kept(|out| run_length(&data[..6], 100, out)),
+            Ok(b"abcxxx".to_vec())
+        );
+        assert_eq!(run_length(&data, 100, None), Ok(6));
+        assert_eq!(
+            run_length(&[5, b'a'], 100, None),
+            Err(FilterError::RunLength)
+        );
+        assert_eq!(run_length(&[129], 100, None), Err(FilterError::RunLength));
+        assert_eq!(
+            run_length(&[129, 0, 129, 0], 200, None),
             Err(FilterError::TooLarge)
         );
     }
@@ -235,9 +278,9 @@ mod tests {
         #[test]
         fn any_bytes_get_an_answer(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             let _ = check_jpeg(&data);
-            let _ = lzw(&data, true, 1 << 16);
-            let _ = lzw(&data, false, 1 << 16);
-            let _ = run_length(&data, 1 << 16);
+            let _ = lzw(&data, true, 1 << 16, None);
+            let _ = lzw(&data, false, 1 << 16, Some(&mut Vec::new()));
+            let _ = run_length(&data, 1 << 16, Some(&mut Vec::new()));
         }
     }
 }

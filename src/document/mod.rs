@@ -13,6 +13,31 @@ mod security;
 pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
 pub use png::{PngError, validate_png, validate_png_with};
 
+/// Where a validation draws the memory it holds besides the body: tables,
+/// decoded xref, object and content streams, parsed values, zlib state. In
+/// the proxy it is the byte budget the body is reserved in, so validation
+/// working memory is bounded and accounted like the body itself.
+///
+/// `grow_to` is called with the total accounted so far, which only rises,
+/// before the memory is used; `false` refuses it and stops the validation
+/// (`ValidationError::OutOfMemory`). What is accounted is an upper bound of
+/// what is allocated: `tests/hostile.rs` measures both for every hostile
+/// shape and fixture (docs/VALIDATION.md, "Work and memory bounds").
+pub trait MemoryGrant {
+    fn grow_to(&mut self, total: u64) -> bool;
+}
+
+impl<F: FnMut(u64) -> bool> MemoryGrant for F {
+    fn grow_to(&mut self, total: u64) -> bool {
+        self(total)
+    }
+}
+
+/// A grant that never refuses: for callers without a budget (tests, fuzzing).
+fn unmetered(_: u64) -> bool {
+    true
+}
+
 /// The caps one validation runs under. They bound work, not correctness: a
 /// body over a cap is refused (`pdf_limit`, `png_ihdr`) although it may be
 /// sound. `Default` is the shipped configuration.
@@ -156,6 +181,16 @@ impl Rejection {
     }
 }
 
+/// Why validation gave no verdict: the body is unsound, or the memory it
+/// needed was refused (the byte budget is spent; the body may be sound).
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ValidationError {
+    #[error(transparent)]
+    Invalid(#[from] Rejection),
+    #[error("the memory grant for validation was refused")]
+    OutOfMemory,
+}
+
 /// Decides the type from the leading bytes, then validates the whole
 /// structure, under the default [`Limits`].
 pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
@@ -164,23 +199,50 @@ pub fn validate(bytes: &[u8]) -> Result<DocumentType, Rejection> {
 
 /// [`validate`] under the given caps.
 pub fn validate_with(bytes: &[u8], limits: &Limits) -> Result<Verdict, Rejection> {
-    if bytes.is_empty() {
-        return Err(Rejection::Empty);
-    }
-    if bytes.starts_with(png::SIGNATURE) {
-        validate_png_with(bytes, limits)?;
-        Ok(Verdict {
-            doc_type: DocumentType::Png,
-            verification: Verification::Full,
-        })
+    validate_within(bytes, limits, &mut unmetered).map_err(|e| match e {
+        ValidationError::Invalid(rejection) => rejection,
+        ValidationError::OutOfMemory => unreachable!("an unmetered grant never refuses"),
+    })
+}
+
+/// [`validate_with`], drawing its working memory from `grant`.
+pub fn validate_within(
+    bytes: &[u8],
+    limits: &Limits,
+    grant: &mut dyn MemoryGrant,
+) -> Result<Verdict, ValidationError> {
+    let mut refused = false;
+    let mut metered = |total| {
+        let granted = grant.grow_to(total);
+        refused |= !granted;
+        granted
+    };
+    let verdict = if bytes.is_empty() {
+        Err(Rejection::Empty)
+    } else if bytes.starts_with(png::SIGNATURE) {
+        if !metered(png::WORKING_MEMORY) {
+            return Err(ValidationError::OutOfMemory);
+        }
+        validate_png_with(bytes, limits)
+            .map(|()| Verdict {
+                doc_type: DocumentType::Png,
+                verification: Verification::Full,
+            })
+            .map_err(Rejection::Png)
     } else if pdf::header_offset(bytes).is_some() {
-        Ok(Verdict {
-            doc_type: DocumentType::Pdf,
-            verification: validate_pdf_with(bytes, limits)?,
-        })
+        pdf::validate_pdf_within(bytes, limits, &mut metered)
+            .map(|verification| Verdict {
+                doc_type: DocumentType::Pdf,
+                verification,
+            })
+            .map_err(Rejection::Pdf)
     } else {
         Err(Rejection::UnknownFormat)
+    };
+    if refused {
+        return Err(ValidationError::OutOfMemory);
     }
+    Ok(verdict?)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use super::content::{self, ContentError};
 use super::filters::{self, FilterError};
 use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
-use super::{EncryptedPdf, Limits, Verification};
+use super::{EncryptedPdf, Limits, MemoryGrant, Verification};
 
 /// Work units one validation may spend per body byte. A unit is about what
 /// lexing one byte costs; see the `COST_*` prices below.
@@ -62,6 +62,23 @@ const MAX_XREF_SECTIONS: usize = 4096;
 const MAX_NESTING: usize = 64;
 /// Indirect references followed to find a `/Length` or an object stream.
 const MAX_RESOLVE_DEPTH: u8 = 8;
+
+/// Working memory, as drawn from the [`MemoryGrant`]: what every validation
+/// holds (the zlib state, its 32 KiB scratch, small fixed tables), ...
+const BASE_MEMORY: u64 = 256 << 10;
+/// ... per table slot taken (the largest entry of any table, about 40 bytes
+/// with its hash-table control byte, a table's growth to twice its entries,
+/// and half again while it moves) ...
+const SLOT_MEMORY: u64 = 128;
+/// ... per value kept while parsing one object (a dictionary entry, twice
+/// over for its vector's growth) ...
+const VALUE_MEMORY: u64 = 2 * std::mem::size_of::<(Cow<'static, [u8]>, Obj<'static>)>() as u64;
+/// ... and for decoded data: at most this many buffers are alive at once (a
+/// decrypted stream, a decoder's input and its output), each accounted at
+/// the capacity of the largest one so far.
+const BUFFERS_HELD: u64 = 3;
+/// The grant grows in steps of this, so it is not asked for every slot.
+const GRANT_STEP: u64 = 64 << 10;
 
 /// Dictionary keys whose values some check reads; every other value is
 /// parsed (syntax checked) and dropped, so a huge array under an unread key
@@ -219,13 +236,22 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<Verification, PdfError> {
 /// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
 /// a cut-off incremental update.
 pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, PdfError> {
+    validate_pdf_within(bytes, limits, &mut |_| true)
+}
+
+/// [`validate_pdf_with`], drawing working memory from `grant`.
+pub(crate) fn validate_pdf_within(
+    bytes: &[u8],
+    limits: &Limits,
+    grant: &mut dyn MemoryGrant,
+) -> Result<Verification, PdfError> {
     let start =
         header_offset(bytes).ok_or(PdfError::Header("no %PDF- in the first 1,024 bytes"))?;
     let bytes = bytes.get(start..).unwrap_or_default();
     check_header(bytes)?;
     let eof = eof_marker(bytes)?;
     let startxref = startxref(bytes, eof)?;
-    let mut doc = Document::new(bytes, limits);
+    let mut doc = Document::new(bytes, limits, grant);
     let trailer = doc.read_xref_chain(startxref)?;
     let verification = doc.open_encryption(&trailer, limits)?;
     let (root_num, root_gen) = trailer
@@ -253,30 +279,75 @@ pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, 
 }
 
 /// The budget one validation spends: work units and table slots, both fixed
-/// multiples of the body's size. Running out is `pdf_limit`.
-struct Work {
+/// multiples of the body's size (running out is `pdf_limit`), and the
+/// working memory those and the decoded streams need, drawn from the grant
+/// before it is used.
+struct Work<'g> {
     units_left: u64,
     /// What decoded stream bytes may still add to `units_left`.
     credit_left: u64,
+    slots: usize,
     slots_left: usize,
     kept_stream_cap: usize,
     /// Values the current top-level parse may still store.
     kept_values_left: usize,
+    /// The most values one parse stored, and the largest decoded buffer.
+    most_values: usize,
+    largest_buffer: usize,
+    granted: u64,
+    grant: &'g mut dyn MemoryGrant,
 }
 
-impl Work {
-    fn new(body_len: usize) -> Self {
+impl<'g> Work<'g> {
+    fn new(body_len: usize, grant: &'g mut dyn MemoryGrant) -> Self {
+        let slots = body_len / SLOTS_PER_BODY_BYTE_DIVISOR + MIN_SLOTS;
         Work {
             units_left: WORK_PER_BODY_BYTE
                 .saturating_mul(body_len as u64)
                 .saturating_add(MIN_WORK_UNITS),
             credit_left: MAX_DECODED_CREDIT_PER_BODY_BYTE.saturating_mul(body_len as u64),
-            slots_left: body_len / SLOTS_PER_BODY_BYTE_DIVISOR + MIN_SLOTS,
+            slots,
+            slots_left: slots,
             kept_stream_cap: body_len
                 .saturating_mul(KEPT_STREAM_PER_BODY_BYTE)
                 .saturating_add(MIN_KEPT_STREAM_BYTES),
             kept_values_left: MAX_KEPT_VALUES,
+            most_values: 0,
+            largest_buffer: 0,
+            granted: 0,
+            grant,
         }
+    }
+
+    /// Working memory accounted so far.
+    fn memory(&self) -> u64 {
+        let slots = (self.slots - self.slots_left) as u64;
+        BASE_MEMORY
+            + slots * SLOT_MEMORY
+            + self.most_values as u64 * VALUE_MEMORY
+            + BUFFERS_HELD * self.largest_buffer as u64
+    }
+
+    /// Draws what `memory()` has grown to from the grant.
+    fn draw(&mut self) -> Result<(), PdfError> {
+        let needed = self.memory();
+        if needed > self.granted {
+            let ask = needed.next_multiple_of(GRANT_STEP);
+            if !self.grant.grow_to(ask) {
+                return Err(PdfError::Limit("validation memory refused"));
+            }
+            self.granted = ask;
+        }
+        Ok(())
+    }
+
+    /// A decoded buffer about to grow to `capacity` bytes.
+    fn buffer(&mut self, capacity: usize) -> Result<(), PdfError> {
+        if capacity > self.largest_buffer {
+            self.largest_buffer = capacity;
+            self.draw()?;
+        }
+        Ok(())
     }
 
     fn charge(&mut self, units: u64) -> Result<(), PdfError> {
@@ -306,7 +377,7 @@ impl Work {
             .slots_left
             .checked_sub(1)
             .ok_or(PdfError::Limit("more table entries than the body can hold"))?;
-        Ok(())
+        self.draw()
     }
 }
 
@@ -563,7 +634,7 @@ enum SectionKind {
 
 struct Document<'a> {
     buf: &'a [u8],
-    work: Work,
+    work: Work<'a>,
     /// Newest entry for each object number.
     xref: HashMap<u32, Entry>,
     /// Every in-use entry of every section, shadowed ones included: an older
@@ -585,10 +656,10 @@ struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    fn new(buf: &'a [u8], limits: &Limits) -> Self {
+    fn new(buf: &'a [u8], limits: &Limits, grant: &'a mut dyn MemoryGrant) -> Self {
         Document {
             buf,
-            work: Work::new(buf.len()),
+            work: Work::new(buf.len(), grant),
             xref: HashMap::new(),
             in_use: Vec::new(),
             sections: BTreeMap::new(),
@@ -1095,11 +1166,15 @@ impl<'a> Document<'a> {
         let cap = self.work.kept_stream_cap;
         filter_names(num, dict)?;
         let mut out = match filter_kind(dict) {
-            FilterKind::None => data.to_vec(),
+            FilterKind::None => {
+                self.work.buffer(data.len())?;
+                data.to_vec()
+            }
             _ if data.is_empty() => Vec::new(),
             FilterKind::Flate => {
                 let mut out = Vec::new();
-                self.inflater.inflate(num, data, Some((&mut out, cap)))?;
+                self.inflater
+                    .inflate(num, data, Some((&mut out, &mut self.work)))?;
                 out
             }
             FilterKind::Other => {
@@ -1258,10 +1333,13 @@ impl<'a> Document<'a> {
             decoded = Some(match filter {
                 b"ASCIIHexDecode" | b"AHx" => {
                     self.work.bytes(input.len())?;
+                    self.work.buffer(input.len() / 2 + 1)?;
                     ascii_hex(input).ok_or(bad("bad ASCIIHex data"))?
                 }
                 b"ASCII85Decode" | b"A85" => {
                     self.work.bytes(input.len())?;
+                    // `z` stands for four bytes.
+                    self.work.buffer(input.len().saturating_mul(4))?;
                     ascii85(input).ok_or(bad("bad ASCII85 data"))?
                 }
                 b"FlateDecode" | b"Fl" if last => {
@@ -1273,7 +1351,10 @@ impl<'a> Document<'a> {
                     // that follows in practice) the inflate is still checked.
                     let mut out = Vec::new();
                     let cap = self.work.kept_stream_cap;
-                    match self.inflater.inflate(num, input, Some((&mut out, cap))) {
+                    match self
+                        .inflater
+                        .inflate(num, input, Some((&mut out, &mut self.work)))
+                    {
                         Ok(()) => out,
                         Err(PdfError::Limit(_)) if out.len() <= cap => {
                             return self.inflater.inflate(num, input, None);
@@ -1285,13 +1366,22 @@ impl<'a> Document<'a> {
                     self.work.bytes(input.len())?;
                     let early_change =
                         !matches!(decode_parm(dict, i, b"EarlyChange"), Some(Obj::Int(0)));
-                    let out = filters::lzw(input, early_change, self.decode_allowance(last));
-                    self.decoded(num, out, "bad LZW data")?
+                    let lzw = |max, keep: Option<&mut Vec<u8>>| {
+                        filters::lzw(input, early_change, max, keep)
+                    };
+                    match self.decode_with(num, last, "bad LZW data", lzw)? {
+                        Some(out) => out,
+                        None => return Ok(()),
+                    }
                 }
                 b"RunLengthDecode" | b"RL" => {
                     self.work.bytes(input.len())?;
-                    let out = filters::run_length(input, self.decode_allowance(last));
-                    self.decoded(num, out, "bad RunLength data")?
+                    let run_length =
+                        |max, keep: Option<&mut Vec<u8>>| filters::run_length(input, max, keep);
+                    match self.decode_with(num, last, "bad RunLength data", run_length)? {
+                        Some(out) => out,
+                        None => return Ok(()),
+                    }
                 }
                 b"DCTDecode" | b"DCT" => {
                     self.work.bytes(input.len())?;
@@ -1331,19 +1421,28 @@ impl<'a> Document<'a> {
         }
     }
 
-    /// Charges a decoder's output to the inflate allowance; its failure is
-    /// `what`, or the limit when it ran out of allowance.
-    fn decoded(
+    /// Runs a decoder within the inflate allowance, charging its output to
+    /// it. The output is kept (its memory drawn first) only when something
+    /// reads it: a later filter or the content check (`!last`). Its failure
+    /// is `what`, or the limit when it ran out of allowance.
+    fn decode_with(
         &mut self,
         num: u32,
-        result: Result<Vec<u8>, FilterError>,
+        last: bool,
         what: &'static str,
-    ) -> Result<Vec<u8>, PdfError> {
-        let out = result.map_err(|e| match e {
+        decoder: impl FnOnce(usize, Option<&mut Vec<u8>>) -> Result<usize, FilterError>,
+    ) -> Result<Option<Vec<u8>>, PdfError> {
+        let allowance = self.decode_allowance(last);
+        let mut out = None;
+        if !last {
+            self.work.buffer(allowance)?;
+            out = Some(Vec::new());
+        }
+        let len = decoder(allowance, out.as_mut()).map_err(|e| match e {
             FilterError::TooLarge => PdfError::Limit("too many inflated bytes"),
             _ => PdfError::Stream { num, what },
         })?;
-        self.inflater.budget -= out.len() as u64;
+        self.inflater.budget -= len as u64;
         Ok(out)
     }
 
@@ -1427,6 +1526,7 @@ impl<'a> Document<'a> {
             return Ok(None);
         }
         self.work.bytes(data.len())?;
+        self.work.buffer(data.len())?;
         match &self.crypt {
             Crypt::Decrypt { key, .. } => key
                 .decrypt_stream(num, generation, data)
@@ -1915,12 +2015,12 @@ impl Inflater {
 
     /// The zlib stream must end (checksum included) inside `data`; only
     /// whitespace may follow it. Output is appended to `keep`'s buffer if
-    /// given, up to its cap.
+    /// given, up to the kept-stream cap, its memory drawn before it grows.
     fn inflate(
         &mut self,
         num: u32,
         data: &[u8],
-        mut keep: Option<(&mut Vec<u8>, usize)>,
+        mut keep: Option<(&mut Vec<u8>, &mut Work<'_>)>,
     ) -> Result<(), PdfError> {
         let bad = |what| PdfError::Stream { num, what };
         let z = &mut self.z;
@@ -1938,9 +2038,16 @@ impl Inflater {
                 .budget
                 .checked_sub(produced as u64)
                 .ok_or(PdfError::Limit("too many inflated bytes"))?;
-            if let Some((kept, cap)) = keep.as_mut() {
-                if kept.len() + produced > *cap {
+            if let Some((kept, work)) = keep.as_mut() {
+                let len = kept.len() + produced;
+                if len > work.kept_stream_cap {
                     return Err(PdfError::Limit("xref or object stream too large"));
+                }
+                if len > kept.capacity() {
+                    // What `Vec` grows to: at least double.
+                    let capacity = len.max(2 * kept.capacity());
+                    work.buffer(capacity)?;
+                    kept.reserve_exact(capacity - kept.len());
                 }
                 kept.extend_from_slice(self.scratch.get(..produced).unwrap_or_default());
             }
@@ -2144,7 +2251,11 @@ enum Keep {
 
 /// Parses one top-level object, charging the work budget for every value
 /// and capping the values stored at `MAX_KEPT_VALUES`.
-fn parse_top<'a>(lx: &mut Lexer<'a>, keep: Keep, work: &mut Work) -> Result<Obj<'a>, ParseFail> {
+fn parse_top<'a>(
+    lx: &mut Lexer<'a>,
+    keep: Keep,
+    work: &mut Work<'_>,
+) -> Result<Obj<'a>, ParseFail> {
     work.kept_values_left = MAX_KEPT_VALUES;
     parse_value(lx, 0, keep, work)
 }
@@ -2153,7 +2264,7 @@ fn parse_value<'a>(
     lx: &mut Lexer<'a>,
     depth: usize,
     keep: Keep,
-    work: &mut Work,
+    work: &mut Work<'_>,
 ) -> Result<Obj<'a>, ParseFail> {
     if depth > MAX_NESTING {
         return Err("objects nested too deeply".into());
@@ -2267,12 +2378,18 @@ fn parse_value<'a>(
     }
 }
 
-/// Counts one stored value against the per-object cap.
-fn store(work: &mut Work) -> Result<(), ParseFail> {
+/// Counts one stored value against the per-object cap, and its memory.
+fn store(work: &mut Work<'_>) -> Result<(), ParseFail> {
     work.kept_values_left = work
         .kept_values_left
         .checked_sub(1)
         .ok_or(ParseFail::Limit("too many values kept for one object"))?;
+    let stored = MAX_KEPT_VALUES - work.kept_values_left;
+    if stored > work.most_values {
+        work.most_values = stored;
+        work.draw()
+            .map_err(|_| ParseFail::Limit("validation memory refused"))?;
+    }
     Ok(())
 }
 
@@ -2417,7 +2534,7 @@ mod tests {
         parse_top(
             &mut Lexer::new(s.as_bytes(), 0),
             Keep::Keys,
-            &mut Work::new(1 << 20),
+            &mut Work::new(1 << 20, &mut |_| true),
         )
     }
 
@@ -2451,15 +2568,17 @@ mod tests {
     fn parsing_charges_the_work_budget() {
         let names = format!("[{}]", "/ ".repeat(1000));
         let mut lx = Lexer::new(names.as_bytes(), 0);
-        let mut work = Work::new(0);
+        let mut unmetered = |_| true;
+        let mut work = Work::new(0, &mut unmetered);
         work.units_left = 500 * COST_VALUE;
-        assert!(Work::new(0).units_left >= MIN_WORK_UNITS);
+        assert!(Work::new(0, &mut |_| true).units_left >= MIN_WORK_UNITS);
         assert_eq!(
             parse_top(&mut lx, Keep::Keys, &mut work),
             Err(ParseFail::Limit("work budget exhausted"))
         );
         let mut lx = Lexer::new(names.as_bytes(), 0);
-        let mut work = Work::new(1 << 20);
+        let mut unmetered = |_| true;
+        let mut work = Work::new(1 << 20, &mut unmetered);
         assert_eq!(
             parse_top(&mut lx, Keep::Keys, &mut work),
             Ok(Obj::Array(vec![]))

@@ -14,6 +14,12 @@ use super::Limits;
 
 pub const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
+/// Memory one validation holds besides the body, whatever the image: a zlib
+/// state with its 32 KiB window, at most 32 KiB of scratch and the pass
+/// table, twice over while an APNG frame's state replaces the last one.
+/// `tests/hostile.rs` measures it on every fixture.
+pub(crate) const WORKING_MEMORY: u64 = 256 << 10;
+
 /// The PNG specification's limit on a chunk length (2^31 - 1).
 const MAX_CHUNK_LEN: u32 = 0x7fff_ffff;
 

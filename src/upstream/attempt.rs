@@ -13,7 +13,7 @@ use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
 use super::validation::ValidationPool;
 use super::verdicts::VerdictCache;
-use crate::document::{self, DocumentType, Limits, Rejection, Verification};
+use crate::document::{self, DocumentType, Limits, Rejection, ValidationError, Verification};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
 #[derive(Debug)]
@@ -77,7 +77,7 @@ pub enum Refusal {
     BreakerOpen { retry_after: Duration },
     #[error("the upstream signalled overload; attempt throttled")]
     Throttled,
-    #[error("in-flight document bytes are at their limit")]
+    #[error("in-flight document bytes (bodies and validation memory) are at their limit")]
     OverBudget,
     #[error("the validation pool is full")]
     ValidationBusy,
@@ -288,7 +288,9 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
 /// Validates a body, on the validation pool unless the same bytes were proven
 /// before; no timeout here. The bytes and their reservation go with the job,
 /// so a body abandoned mid-validation stays counted in the byte budget until
-/// the job lets go of it.
+/// the job lets go of it. The job's working memory is drawn from the same
+/// reservation as it grows, and given back when the job ends; a budget that
+/// cannot hold it sheds the request (503) like one that cannot hold the body.
 pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Document, FetchError> {
     let Body {
         bytes,
@@ -302,9 +304,19 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
             let limits = *ctx.validation_limits;
             let (verdict, bytes, reservation) = ctx
                 .validation
-                .run(move || (document::validate_with(&bytes, &limits), bytes, reservation))
+                .run(move || {
+                    let mut reservation = reservation;
+                    let body = bytes.len() as u64;
+                    let mut grant = |working| reservation.grow_to(body + working);
+                    let verdict = document::validate_within(&bytes, &limits, &mut grant);
+                    reservation.shrink_to(body);
+                    (verdict, bytes, reservation)
+                })
                 .await?;
-            let verdict = verdict.map_err(AttemptError::Invalid)?;
+            let verdict = verdict.map_err(|e| match e {
+                ValidationError::Invalid(rejection) => AttemptError::Invalid(rejection).into(),
+                ValidationError::OutOfMemory => FetchError::from(Refusal::OverBudget),
+            })?;
             ctx.verdicts.insert(digest, verdict);
             (verdict, bytes, reservation)
         }

@@ -1,6 +1,8 @@
-//! The byte budget: a cap on document bytes buffered across all requests, so
-//! memory stays bounded however many clients ask for large documents at once.
-//! A reservation is held until the response body carrying the bytes is dropped.
+//! The byte budget: a cap on document bytes buffered across all requests, and
+//! on the working memory validating them takes, so memory stays bounded
+//! however many clients ask for large documents at once. A reservation is
+//! held until the response body carrying the bytes is dropped; a validation
+//! grows it while it runs and shrinks it back to the body when it ends.
 
 use std::sync::Arc;
 
@@ -63,6 +65,18 @@ impl Reservation {
             Err(_) => false,
         }
     }
+
+    /// Gives back all but `total` bytes.
+    pub fn shrink_to(&mut self, total: u64) {
+        if total >= self.held {
+            return;
+        }
+        if let Some(permit) = &mut self.permit {
+            // Both fit in u32: `held` was acquired as permits.
+            drop(permit.split((self.held - total) as usize));
+        }
+        self.held = total;
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +91,10 @@ mod tests {
         assert!(a.grow_to(90));
         assert!(!a.grow_to(101));
         assert_eq!(budget.available(), 10);
+        a.shrink_to(30);
+        assert_eq!(budget.available(), 70);
+        assert!(a.grow_to(40));
+        assert_eq!(budget.available(), 60);
         drop(a);
         assert_eq!(budget.available(), 100);
         assert!(budget.reserve(0).is_some());

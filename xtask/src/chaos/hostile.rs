@@ -140,6 +140,9 @@ impl Chaos {
                 .insert(format!("{shape}_200"), s.count("200") as f64);
             r.extra
                 .insert(format!("{shape}_502"), s.count("502") as f64);
+            // Shed: its validation needed more memory than the byte budget had.
+            r.extra
+                .insert(format!("{shape}_503"), s.count("503") as f64);
             r.extra.insert(format!("{shape}_max_ms"), s.max_ms);
         }
         let refused_served = outcomes
