@@ -9,6 +9,8 @@
 //! image's bytes, so the check ends at the first `ID`: a valid file from a
 //! real producer must never be refused (docs/VALIDATION.md).
 
+use super::syntax::{is_regular, is_ws, regular_len, ws_len};
+
 /// Arrays and dictionaries nested deeper than this are refused.
 const MAX_NESTING: usize = 32;
 
@@ -23,7 +25,7 @@ pub enum ContentError {
     Unbalanced,
 }
 
-/// Every operator of Annex A, Table A.1, sorted for binary search.
+/// Every operator of Annex A, Table A.1.
 const OPERATORS: &[&[u8]] = &[
     b"\"", b"'", b"B", b"B*", b"BDC", b"BI", b"BMC", b"BT", b"BX", b"CS", b"DP", b"Do", b"EI",
     b"EMC", b"ET", b"EX", b"F", b"G", b"ID", b"J", b"K", b"M", b"MP", b"Q", b"RG", b"S", b"SC",
@@ -33,117 +35,223 @@ const OPERATORS: &[&[u8]] = &[
     b"scn", b"sh", b"v", b"w", b"y",
 ];
 
-fn is_ws(b: u8) -> bool {
-    matches!(b, b'\0' | b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
+/// The longest operator, in bytes.
+const MAX_OPERATOR_LEN: usize = 3;
+
+/// A word of at most `MAX_OPERATOR_LEN` bytes as one number, its bytes
+/// big-endian. Words are regular bytes, never 0, so no two share a key.
+const fn key(word: &[u8]) -> u32 {
+    let (mut key, mut i) = (0u32, 0);
+    while i < word.len() {
+        key = key << 8 | word[i] as u32;
+        i += 1;
+    }
+    key
 }
 
-fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
-    )
+const BX: u32 = key(b"BX");
+const EX: u32 = key(b"EX");
+const ID: u32 = key(b"ID");
+
+const HASH_BITS: u32 = 11;
+
+const fn slot(key: u32, multiplier: u32) -> usize {
+    (key.wrapping_mul(multiplier) >> (32 - HASH_BITS)) as usize
 }
 
-fn is_regular(b: u8) -> bool {
-    !is_ws(b) && !is_delimiter(b)
+/// `OPERATORS` as a perfect hash table, because the lookup runs for every
+/// operator of every page: each slot holds an operator's key, or 0 when
+/// empty, and the multiplier is the first one, counting up from 2^32/φ, that
+/// puts no two operators in one slot (found at compile time).
+static OPERATOR_TABLE: ([u32; 1 << HASH_BITS], u32) = {
+    let mut multiplier = 0x9E37_79B1u32;
+    loop {
+        let mut table = [0u32; 1 << HASH_BITS];
+        let mut i = 0;
+        while i < OPERATORS.len() {
+            let key = key(OPERATORS[i]);
+            let at = slot(key, multiplier);
+            if table[at] != 0 {
+                break;
+            }
+            table[at] = key;
+            i += 1;
+        }
+        if i == OPERATORS.len() {
+            break (table, multiplier);
+        }
+        multiplier = multiplier.wrapping_add(2);
+    }
+};
+
+/// The key of `word` if it is an operator.
+fn operator(word: &[u8]) -> Option<u32> {
+    // The empty word's key is 0, an empty slot's.
+    if word.is_empty() || word.len() > MAX_OPERATOR_LEN {
+        return None;
+    }
+    let (table, multiplier) = &OPERATOR_TABLE;
+    let key = key(word);
+    (table[slot(key, *multiplier)] == key).then_some(key)
+}
+
+/// What a token's first byte says it is.
+#[derive(Clone, Copy)]
+enum Start {
+    Space,
+    Number,
+    Name,
+    Word,
+    Comment,
+    LiteralString,
+    /// `<`: a dictionary or a hex string.
+    Open,
+    /// `>`: the end of a dictionary.
+    Close,
+    OpenArray,
+    CloseArray,
+    /// `)`, `{` or `}`: no content-stream token starts so.
+    Bad,
+}
+
+static START: [Start; 256] = {
+    let mut table = [Start::Word; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' | b'+' | b'-' | b'.' => Start::Number,
+            b'\0' | b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => Start::Space,
+            b'/' => Start::Name,
+            b'%' => Start::Comment,
+            b'(' => Start::LiteralString,
+            b'<' => Start::Open,
+            b'>' => Start::Close,
+            b'[' => Start::OpenArray,
+            b']' => Start::CloseArray,
+            b')' | b'{' | b'}' => Start::Bad,
+            _ => Start::Word,
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Open arrays and dictionaries, the innermost in the low bit (1: a
+/// dictionary).
+#[derive(Default)]
+struct Nesting {
+    kinds: u64,
+    depth: usize,
+}
+
+const _: () = assert!(MAX_NESTING < u64::BITS as usize);
+
+impl Nesting {
+    fn push(&mut self, dictionary: bool) -> Result<(), ContentError> {
+        if self.depth >= MAX_NESTING {
+            return Err(ContentError::Unbalanced);
+        }
+        self.kinds = self.kinds << 1 | u64::from(dictionary);
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn pop(&mut self, dictionary: bool) -> Result<(), ContentError> {
+        if self.depth == 0 || (self.kinds & 1 == 1) != dictionary {
+            return Err(ContentError::Unbalanced);
+        }
+        self.kinds >>= 1;
+        self.depth -= 1;
+        Ok(())
+    }
 }
 
 /// Checks that `data`, a page's decoded content, tokenizes as content-stream
 /// syntax. Linear in `data.len()`.
 pub fn check_content(data: &[u8]) -> Result<(), ContentError> {
     let mut i = 0;
-    // Open arrays and dictionaries ('[' or '<'), and the BX/EX depth.
-    let mut open: Vec<u8> = Vec::new();
+    let mut open = Nesting::default();
     let mut compatibility = 0usize;
-    while i < data.len() {
-        let b = data[i];
-        match b {
-            _ if is_ws(b) => i += 1,
-            b'%' => {
-                while i < data.len() && !matches!(data[i], b'\r' | b'\n') {
-                    i += 1;
-                }
+    loop {
+        // White space is skipped here rather than dispatched on: it is
+        // every other token, and each dispatch is a hard-to-predict jump.
+        i += data.get(i..).map_or(0, ws_len);
+        let Some(&b) = data.get(i) else { break };
+        let rest = &data[i..];
+        // Numbers are most tokens: a direct test predicts better than the
+        // table's jump.
+        if b.is_ascii_digit() {
+            i += number(rest)?;
+            continue;
+        }
+        match START[usize::from(b)] {
+            Start::Space => i += 1,
+            Start::Number => i += number(rest)?,
+            Start::Name => i += 1 + regular_len(&rest[1..]),
+            Start::Comment => {
+                i += rest
+                    .iter()
+                    .position(|&c| matches!(c, b'\r' | b'\n'))
+                    .unwrap_or(rest.len());
             }
-            b'(' => i = literal_string(data, i)?,
-            b'<' if data.get(i + 1) == Some(&b'<') => {
-                push(&mut open, b'<')?;
+            Start::LiteralString => i += literal_string(rest)?,
+            Start::Open if rest.get(1) == Some(&b'<') => {
+                open.push(true)?;
                 i += 2;
             }
-            b'>' if data.get(i + 1) == Some(&b'>') => {
-                pop(&mut open, b'<')?;
+            Start::Open => i += hex_string(rest)?,
+            Start::Close if rest.get(1) == Some(&b'>') => {
+                open.pop(true)?;
                 i += 2;
             }
-            b'<' => i = hex_string(data, i)?,
-            b'[' => {
-                push(&mut open, b'[')?;
+            Start::OpenArray => {
+                open.push(false)?;
                 i += 1;
             }
-            b']' => {
-                pop(&mut open, b'[')?;
+            Start::CloseArray => {
+                open.pop(false)?;
                 i += 1;
             }
-            b'/' => {
-                i += 1;
-                while i < data.len() && is_regular(data[i]) {
-                    i += 1;
-                }
-            }
-            b'+' | b'-' | b'.' | b'0'..=b'9' => i = number(data, i)?,
-            _ if is_regular(b) => {
-                let start = i;
-                while i < data.len() && is_regular(data[i]) {
-                    i += 1;
-                }
-                let word = &data[start..i];
+            Start::Word => {
+                let word = &rest[..regular_len(rest)];
+                i += word.len();
                 match word {
                     b"true" | b"false" | b"null" => continue,
-                    _ if !open.is_empty() => return Err(ContentError::Token),
-                    b"BX" => compatibility += 1,
-                    b"EX" => {
+                    _ if open.depth > 0 => return Err(ContentError::Token),
+                    _ => {}
+                }
+                match operator(word) {
+                    Some(BX) => compatibility += 1,
+                    Some(EX) => {
                         compatibility = compatibility
                             .checked_sub(1)
                             .ok_or(ContentError::Unbalanced)?;
                     }
                     // Inline image data follows; see the module comment.
-                    b"ID" => return Ok(()),
-                    _ if OPERATORS.binary_search(&word).is_ok() => {}
-                    _ if compatibility > 0 => {}
-                    _ => return Err(ContentError::UnknownOperator),
+                    Some(ID) => return Ok(()),
+                    Some(_) => {}
+                    None if compatibility > 0 => {}
+                    None => return Err(ContentError::UnknownOperator),
                 }
             }
-            _ => return Err(ContentError::Token),
+            Start::Close | Start::Bad => return Err(ContentError::Token),
         }
     }
     // An unclosed BX at the end is tolerated (readers stop there anyway);
     // an unclosed array or dictionary is not content syntax.
-    if open.is_empty() {
+    if open.depth == 0 {
         Ok(())
     } else {
         Err(ContentError::Unbalanced)
     }
 }
 
-fn push(open: &mut Vec<u8>, kind: u8) -> Result<(), ContentError> {
-    if open.len() >= MAX_NESTING {
-        return Err(ContentError::Unbalanced);
-    }
-    open.push(kind);
-    Ok(())
-}
-
-fn pop(open: &mut Vec<u8>, kind: u8) -> Result<(), ContentError> {
-    match open.pop() {
-        Some(k) if k == kind => Ok(()),
-        _ => Err(ContentError::Unbalanced),
-    }
-}
-
 /// A literal string from its `(`: balanced parentheses, backslash escapes.
-/// Returns the index just after its `)`.
-fn literal_string(data: &[u8], start: usize) -> Result<usize, ContentError> {
-    let (mut depth, mut i) = (0usize, start);
-    while i < data.len() {
-        match data[i] {
+/// Returns its length, `)` included.
+fn literal_string(data: &[u8]) -> Result<usize, ContentError> {
+    let (mut depth, mut i) = (0usize, 0);
+    while let Some(&c) = data.get(i) {
+        match c {
             b'\\' => i += 1,
             b'(' => depth += 1,
             b')' => {
@@ -159,39 +267,41 @@ fn literal_string(data: &[u8], start: usize) -> Result<usize, ContentError> {
     Err(ContentError::Token)
 }
 
-/// A hex string from its `<`: hex digits and whitespace up to `>`.
-fn hex_string(data: &[u8], start: usize) -> Result<usize, ContentError> {
-    let mut i = start + 1;
-    while i < data.len() {
-        match data[i] {
+/// A hex string from its `<`: hex digits and whitespace up to `>`. Returns
+/// its length, `>` included.
+fn hex_string(data: &[u8]) -> Result<usize, ContentError> {
+    for (i, &c) in data.iter().enumerate().skip(1) {
+        match c {
             b'>' => return Ok(i + 1),
-            c if c.is_ascii_hexdigit() || is_ws(c) => i += 1,
+            _ if c.is_ascii_hexdigit() || is_ws(c) => {}
             _ => return Err(ContentError::Token),
         }
     }
     Err(ContentError::Token)
 }
 
-/// A number: optional sign, digits with at most one point; it must end at a
-/// delimiter or whitespace.
-fn number(data: &[u8], start: usize) -> Result<usize, ContentError> {
-    let mut i = start;
-    if matches!(data[i], b'+' | b'-') {
-        i += 1;
-    }
-    let (mut digits, mut points) = (0, 0);
-    while i < data.len() && is_regular(data[i]) {
-        match data[i] {
+/// A number at the start of `data`: an optional sign, digits with at most
+/// one point, at least one digit, ending at a delimiter or whitespace.
+/// Returns its length. One pass, one loop exit per number.
+fn number(data: &[u8]) -> Result<usize, ContentError> {
+    let sign = usize::from(matches!(data.first(), Some(b'+' | b'-')));
+    let (mut digits, mut points) = (0usize, 0usize);
+    let mut end = data.len();
+    for (i, &c) in data.iter().enumerate().skip(sign) {
+        match c {
             b'0'..=b'9' => digits += 1,
             b'.' => points += 1,
-            _ => return Err(ContentError::Token),
+            _ if is_regular(c) => return Err(ContentError::Token),
+            _ => {
+                end = i;
+                break;
+            }
         }
-        i += 1;
     }
     if digits == 0 || points > 1 {
         return Err(ContentError::Token);
     }
-    Ok(i)
+    Ok(end)
 }
 
 #[cfg(test)]
@@ -199,8 +309,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_operator_table_is_sorted_for_binary_search() {
-        assert!(OPERATORS.windows(2).all(|w| w[0] < w[1]));
+    fn the_operator_lookup_knows_exactly_the_operator_table() {
+        assert!(OPERATORS.iter().all(|op| operator(op).is_some()));
+        for word in [&b""[..], b"Tx", b"BD", b"BDCX", b"scnn", b"true", b"\xff"] {
+            assert!(operator(word).is_none(), "{word:?}");
+        }
+        for a in (0..=u8::MAX).filter(|&a| is_regular(a)) {
+            for word in [vec![a], vec![a, b'*'], vec![b'T', a], vec![a, b'C', b'N']] {
+                assert_eq!(
+                    operator(&word).is_some(),
+                    OPERATORS.contains(&word.as_slice())
+                );
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod filters;
 mod pdf;
 mod png;
 mod security;
+mod syntax;
 
 pub use pdf::{PdfError, WORK_PER_BODY_BYTE, validate_pdf, validate_pdf_with};
 pub use png::{PngError, validate_png, validate_png_with};

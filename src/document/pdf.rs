@@ -24,6 +24,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use super::content::{self, ContentError};
 use super::filters::{self, FilterError};
 use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
+use super::syntax::{is_regular, is_ws};
 use super::{EncryptedPdf, Limits, MemoryGrant, Verification};
 
 /// Work units one validation may spend per body byte. A unit is about what
@@ -2074,35 +2075,6 @@ impl Inflater {
 
 // ---------------------------------------------------------------------------
 // Lexer and object parser (ISO 32000 7.2 and 7.3)
-
-/// Character classes (ISO 32000 7.2.2), looked up rather than matched: the
-/// lexer asks for every byte.
-const WS: u8 = 1;
-const DELIMITER: u8 = 2;
-static CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let ws = [0u8, b'\t', b'\n', 0x0c, b'\r', b' '];
-    let mut i = 0;
-    while i < ws.len() {
-        table[ws[i] as usize] = WS;
-        i += 1;
-    }
-    let delimiters = *b"()<>[]{}/%";
-    let mut i = 0;
-    while i < delimiters.len() {
-        table[delimiters[i] as usize] = DELIMITER;
-        i += 1;
-    }
-    table
-};
-
-fn is_ws(b: u8) -> bool {
-    CLASS[b as usize] == WS
-}
-
-fn is_regular(b: u8) -> bool {
-    CLASS[b as usize] == 0
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Obj<'a> {
