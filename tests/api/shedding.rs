@@ -40,29 +40,32 @@ async fn requests_beyond_max_in_flight_are_shed_at_once() {
 
 #[tokio::test]
 async fn the_byte_budget_sheds_when_documents_would_not_fit() {
-    // The real dummy drips its PDF (~13 KB) for about a quarter of a second, so
-    // the first request holds its reservation while the second arrives.
+    // The real dummy drips a padded PNG (~327 KiB) for about a third of a
+    // second, so the first request holds its reservation while the second
+    // arrives. The budget holds one body and the 256 KiB its validation
+    // draws (583 KiB), not two bodies (653 KiB).
+    const PADDING: usize = 280 << 10;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream = format!("http://{}", listener.local_addr().unwrap());
     let mut dummy = dummy_pdf_or_png::Config {
-        only: Some(dummy_pdf_or_png::Only::Pdf),
+        only: Some(dummy_pdf_or_png::Only::Png),
+        pad_png: PADDING,
         ..Default::default()
     };
     dummy.faults.drip_rate = 1.0;
-    dummy.faults.drip_interval = Duration::from_millis(20);
+    dummy.faults.drip_interval = Duration::from_millis(1);
     tokio::spawn(dummy_pdf_or_png::serve(
         listener,
         dummy,
         std::future::pending(),
     ));
-    // Room for one PDF at a time, not two.
     let app = spawn_app_with(&[
         "--upstream-url",
         &upstream,
         "--max-in-flight-bytes",
-        "20KiB",
+        "600KiB",
         "--max-document-size",
-        "20KiB",
+        "512KiB",
         "--max-attempts",
         "1",
     ])
@@ -80,7 +83,7 @@ async fn the_byte_budget_sheds_when_documents_would_not_fit() {
             .text()
             .await
             .unwrap()
-            .contains("dummy_documents_served_total{kind=\"pdf\"} 1")
+            .contains("dummy_documents_served_total{kind=\"png\"} 1")
         {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -88,7 +91,10 @@ async fn the_byte_budget_sheds_when_documents_would_not_fit() {
     });
 
     assert_eq!(first.status(), 200);
-    assert_eq!(first.bytes().await.unwrap(), PDF);
+    assert_eq!(
+        first.bytes().await.unwrap(),
+        dummy_pdf_or_png::padded_png(PADDING)
+    );
     assert_eq!(second.status(), 503);
     assert_eq!(problem(second).await["code"], "shed");
     // Once the first body is released, there is room again.

@@ -245,6 +245,42 @@ pub fn object_stream_name_array(inflated_bytes: usize) -> Vec<u8> {
     out
 }
 
+/// A sound one-page document with one more stream, RunLength-encoded, that
+/// decodes to `decoded_bytes` zeros (128 from every 2 bytes, 64:1): a
+/// validator that keeps a last filter's output holds all of it.
+pub fn run_length_bomb(decoded_bytes: usize) -> Vec<u8> {
+    let mut out = String::from(HEADER).into_bytes();
+    let mut offsets = Vec::new();
+    let data = [0x81u8, 0].repeat(decoded_bytes / 128);
+    for body in [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>".to_string(),
+        format!(
+            "<< /Type /XObject /Subtype /Image /Width 1 /Height {} /ColorSpace /DeviceGray \
+             /BitsPerComponent 8 /Filter /RunLengthDecode /Length {} >>\nstream\n",
+            decoded_bytes / 128 * 128,
+            data.len()
+        ),
+    ] {
+        offsets.push(out.len());
+        write!(out, "{} 0 obj\n{body}", offsets.len()).unwrap_or_default();
+        if offsets.len() == 4 {
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\nendstream");
+        }
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    write!(out, "xref\n0 5\n{}\n", entry(0, 'f')).unwrap_or_default();
+    for offset in offsets {
+        writeln!(out, "{}", entry(offset, 'n')).unwrap_or_default();
+    }
+    out.extend_from_slice(b"trailer\n<< /Size 5 /Root 1 0 R >>");
+    finish(&mut out, xref);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,40 +323,4 @@ mod tests {
             "one line of sections after the header's two"
         );
     }
-}
-
-/// A sound one-page document with one more stream, RunLength-encoded, that
-/// decodes to `decoded_bytes` zeros (128 from every 2 bytes, 64:1): a
-/// validator that keeps a last filter's output holds all of it.
-pub fn run_length_bomb(decoded_bytes: usize) -> Vec<u8> {
-    let mut out = String::from(HEADER).into_bytes();
-    let mut offsets = Vec::new();
-    let data = [0x81u8, 0].repeat(decoded_bytes / 128);
-    for body in [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>".to_string(),
-        format!(
-            "<< /Type /XObject /Subtype /Image /Width 1 /Height {} /ColorSpace /DeviceGray \
-             /BitsPerComponent 8 /Filter /RunLengthDecode /Length {} >>\nstream\n",
-            decoded_bytes / 128 * 128,
-            data.len()
-        ),
-    ] {
-        offsets.push(out.len());
-        write!(out, "{} 0 obj\n{body}", offsets.len()).unwrap_or_default();
-        if offsets.len() == 4 {
-            out.extend_from_slice(&data);
-            out.extend_from_slice(b"\nendstream");
-        }
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    write!(out, "xref\n0 5\n{}\n", entry(0, 'f')).unwrap_or_default();
-    for offset in offsets {
-        writeln!(out, "{}", entry(offset, 'n')).unwrap_or_default();
-    }
-    out.extend_from_slice(b"trailer\n<< /Size 5 /Root 1 0 R >>");
-    finish(&mut out, xref);
-    out
 }
