@@ -307,7 +307,7 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
                 .run(move || {
                     let mut reservation = reservation;
                     let body = bytes.len() as u64;
-                    let mut grant = |working| reservation.grow_to(body + working);
+                    let mut grant = |working| reservation.draw_to(body + working);
                     let verdict = document::validate_within(&bytes, &limits, &mut grant);
                     reservation.shrink_to(body);
                     (verdict, bytes, reservation)

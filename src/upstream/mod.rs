@@ -121,6 +121,7 @@ impl Upstream {
             },
             Box::new(m::record_breaker_transition),
         );
+        let validation = ValidationPool::for_this_machine(config.validation_queue as usize);
         Ok(Upstream {
             http,
             base_url: reqwest::Url::parse(&base_url)
@@ -138,8 +139,8 @@ impl Upstream {
             }),
             retry_budget: RetryBudget::new(config.retry_budget_ratio, config.retry_budget_floor),
             repeat_invalid: RepeatInvalid::new(),
-            byte_budget: ByteBudget::new(config.max_in_flight_bytes),
-            validation: ValidationPool::for_this_machine(config.validation_queue as usize),
+            byte_budget: ByteBudget::new(config.max_in_flight_bytes, validation.cores()),
+            validation,
             verdicts: VerdictCache::new(config.verdict_cache_entries as usize),
             in_progress: SingleFlight::new(),
         })

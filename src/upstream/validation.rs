@@ -19,6 +19,8 @@ pub struct ValidationPool {
     admitted: Arc<Semaphore>,
     /// One permit per core.
     cores: Arc<Semaphore>,
+    /// Jobs that run at once.
+    size: usize,
 }
 
 impl ValidationPool {
@@ -27,7 +29,13 @@ impl ValidationPool {
         ValidationPool {
             admitted: Arc::new(Semaphore::new(cores + queue)),
             cores: Arc::new(Semaphore::new(cores)),
+            size: cores,
         }
+    }
+
+    /// How many jobs run at once.
+    pub fn cores(&self) -> usize {
+        self.size
     }
 
     /// Sized to the machine: one job per core the process may use.
