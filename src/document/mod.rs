@@ -35,7 +35,7 @@ impl<F: FnMut(u64) -> bool> MemoryGrant for F {
 }
 
 /// A grant that never refuses: for callers without a budget (tests, fuzzing).
-fn unmetered(_: u64) -> bool {
+pub(crate) fn unmetered(_: u64) -> bool {
     true
 }
 

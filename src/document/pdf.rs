@@ -237,7 +237,7 @@ pub fn validate_pdf(bytes: &[u8]) -> Result<Verification, PdfError> {
 /// NUL padding and DOS end-of-file marks (Ctrl-Z), never bytes that could be
 /// a cut-off incremental update.
 pub fn validate_pdf_with(bytes: &[u8], limits: &Limits) -> Result<Verification, PdfError> {
-    validate_pdf_within(bytes, limits, &mut |_| true)
+    validate_pdf_within(bytes, limits, &mut super::unmetered)
 }
 
 /// [`validate_pdf_with`], drawing working memory from `grant`.

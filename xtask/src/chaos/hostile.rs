@@ -95,6 +95,7 @@ impl Chaos {
         let metrics = self.scrape(&proxy).await?;
 
         let summary = Summary::of(outcomes.iter().map(|(_, o)| o));
+        let peak_rss = proxy.peak_rss();
         let mut r = Self::result(
             name,
             ABOUT,
@@ -102,7 +103,7 @@ impl Chaos {
             vec![],
             summary.clone(),
             &metrics,
-            proxy.peak_rss(),
+            peak_rss,
         );
         let answered: Vec<(Duration, Duration)> = probes
             .iter()
@@ -179,7 +180,7 @@ impl Chaos {
         let budget_mib = defaults.max_in_flight_bytes as f64 / MIB;
         c.at_most(
             &format!("peak RSS MiB, whole run (byte budget {budget_mib} + {OVERHEAD_MIB})"),
-            proxy.peak_rss().unwrap_or(u64::MAX) as f64 / MIB,
+            peak_rss.unwrap_or(u64::MAX) as f64 / MIB,
             budget_mib + OVERHEAD_MIB,
         );
         c.equal(
