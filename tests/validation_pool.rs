@@ -6,8 +6,9 @@
 //! Its own test binary: each test keeps cores busy with large, valid PNGs,
 //! which would disturb the timing of other binaries' tests. A PNG of 2^25
 //! one-pixel scanlines (64 KB on the wire, 64 MiB inflated) costs ~0.7 s of
-//! CPU in a test build, where the per-scanline checks are unoptimised; that is
-//! several times every deadline below. Each body is distinct, so none is
+//! CPU in a test build, where the per-scanline checks are unoptimised, and
+//! ~0.08 s in a release build; the deadline test sets its deadline from the
+//! time it measures. Each body is distinct, so none is
 //! spared validation by having been seen before.
 
 #[path = "common/mod.rs"]
@@ -220,19 +221,31 @@ async fn documents_beyond_the_validation_queue_are_shed_at_once() {
 
 #[tokio::test]
 async fn a_deadline_passing_during_validation_is_a_504_at_the_deadline() {
-    let deadline = Duration::from_millis(150);
+    // A third of what validating one of these bodies takes in this build
+    // (~0.7 s in a test build, less in a release one), so the deadline
+    // passes while the validation runs, whichever profile runs the test.
+    let body = slow_png(0);
+    let started = Instant::now();
+    assert!(docproxy::document::validate(&body).is_ok());
+    let deadline = started.elapsed() / 3;
+    assert!(
+        deadline >= Duration::from_millis(5),
+        "validation too fast for a deadline to pass during it"
+    );
+    let ms = format!("{}ms", deadline.as_millis());
     let app = spawn_app(
         1..2,
         &[
             "--deadline",
-            "150ms",
+            &ms,
             "--attempt-timeout",
-            "150ms",
+            &ms,
             "--connect-timeout",
-            "100ms",
+            &ms,
         ],
     )
     .await;
+    let deadline = Duration::from_millis(deadline.as_millis() as u64);
     let started = Instant::now();
     let response = app.get("/1").await;
     let took = started.elapsed();
