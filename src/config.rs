@@ -127,7 +127,7 @@ pub struct Config {
     /// overload signal (429, 503 with Retry-After, timeout), at equilibrium
     /// (the SRE book's K). Bounds the load sent to an overloaded upstream, and
     /// sets the share of overload answers it settles at: (K - 1) / K.
-    #[arg(long, env = "DOCPROXY_THROTTLE_K", default_value_t = 1.2, value_parser = parse_k)]
+    #[arg(long, env = "DOCPROXY_THROTTLE_K", default_value_t = 1.15, value_parser = parse_k)]
     pub throttle_k: f64,
 
     /// Throttle: highest probability of refusing an attempt, so some traffic always flows.

@@ -280,7 +280,7 @@ impl Upstream {
             .map_err(|refused| Refusal::BreakerOpen {
                 retry_after: refused.retry_after,
             })?;
-        self.throttle.admit().map_err(|_| Refusal::Throttled)?;
+        let admitted = self.throttle.admit().map_err(|_| Refusal::Throttled)?;
         let started = Instant::now();
         let left = deadline.saturating_duration_since(started);
         let limit = self.attempt_timeout.min(left);
@@ -304,7 +304,7 @@ impl Upstream {
             Err(FetchError::Refused(_)) => (Verdict::Neutral, throttle::Verdict::Accepted, None),
         };
         permit.report(health);
-        self.throttle.record(load);
+        admitted.record(load);
         if let Err(FetchError::Failed(AttemptError::Invalid(rejection))) = &result {
             m::record_rejected_document(rejection.reason());
         }

@@ -1,9 +1,10 @@
 //! Overload: the dummy in capacity mode (at most 100 requests in flight, each
 //! taking 1 s: a capacity of 100 req/s), offered twice that. The criteria are
-//! the issue's, from the throttle's model (it sends about K = 1.2 times what
-//! the upstream accepts, so never more than 1.2x capacity): at least 90% of the capacity's worth served, the
-//! upstream sent at most 1.2x its capacity, and the rest answered 503 with
-//! Retry-After at once, never by timing out.
+//! the issue's: at least 90% of the capacity's worth served, the upstream sent
+//! at most 1.2x its capacity, and the rest answered 503 with Retry-After at
+//! once, never by timing out. The throttle's model meets them: it sends about
+//! K = 1.15 times what the upstream accepts, below the 1.2x bound by the
+//! window's noise.
 
 use std::time::{Duration, Instant};
 
@@ -27,11 +28,10 @@ impl Chaos {
         // would be a 503 after a whole attempt).
         let dummy_flags = flags(&["--capacity", "100", "--latency", "1s", "--only", "pdf"]);
         let (_dummy, proxy) = self.start(name, &dummy_flags, &[]).await?;
-        let (warm_up, measured) = if self.short {
-            (Duration::from_secs(3), Duration::from_secs(8))
-        } else {
-            (Duration::from_secs(5), Duration::from_secs(30))
-        };
+        // The throttle settles within a few seconds of the onset (the probe
+        // in docs/CHAOS.md): both profiles wait that long before measuring.
+        let warm_up = Duration::from_secs(5);
+        let measured = Duration::from_secs(if self.short { 8 } else { 30 });
         let spec = Load {
             concurrency: 400,
             duration: warm_up + measured,
@@ -45,7 +45,6 @@ impl Chaos {
             tokio::spawn(async move { load::run(&client, &url, &spec, &control, origin).await })
         };
         let stopper = StopOnDrop(control.clone());
-        // The throttle needs a few seconds of its 10 s window to find the level.
         tokio::time::sleep(warm_up).await;
         let before = self.scrape(&proxy).await?;
         let from = origin.elapsed();
