@@ -172,6 +172,11 @@ mod tests {
         }
     }
 
+    fn assert_probability(t: &Throttle, expected: f64) {
+        let p = t.probability();
+        assert!((p - expected).abs() < 1e-12, "{p}, expected {expected}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn an_upstream_that_accepts_everything_is_never_throttled() {
         let t = throttle();
@@ -187,11 +192,7 @@ mod tests {
         answered(&t, 500, Verdict::Overloaded);
         // (1000 - 1.2 * 500) / 1001
         let expected = 400.0 / 1001.0;
-        assert!(
-            (t.probability() - expected).abs() < 1e-12,
-            "{}",
-            t.probability()
-        );
+        assert_probability(&t, expected);
         assert!(t.admit_with(expected - 0.001).is_err());
         assert!(t.admit_with(expected + 0.001).is_ok());
     }
@@ -307,12 +308,8 @@ mod tests {
             "past 1.2x what is held: refusing starts"
         );
         answered(&t, 79, Verdict::Overloaded);
-        let expected = 80.0 / 201.0;
-        assert!(
-            (t.probability() - expected).abs() < 1e-12,
-            "(100 + 100 - 1.2 * 100) / 201: {}",
-            t.probability()
-        );
+        // (100 + 100 - 1.2 * 100) / 201
+        assert_probability(&t, 80.0 / 201.0);
         drop(held);
         assert!(
             t.probability() > 0.8 * 0.8,
