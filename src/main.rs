@@ -4,8 +4,40 @@ use std::time::Duration;
 use docproxy::config::{Cli, Command};
 use docproxy::{Application, demo, shutdown, telemetry};
 
+/// mimalloc, not glibc's allocator. Each proxied body is allocated on the
+/// worker that reads it and freed on the one that sent it; glibc's malloc
+/// takes the owning arena's lock for such a free, and under load the workers
+/// waited on each other there (docs/BENCHMARKS.md has the figures).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc 3 keeps freed memory committed for a second by default: the
+/// chaos scorecard's `hostile-bodies` scenario then peaked at 229 MiB of RSS
+/// with a 64 MiB byte budget, and `slow-reader` at 58 MiB for a 40 MiB
+/// bound. Returned at once and committed on demand, they peaked at 67 and
+/// 28 MiB. The arena option counts only before the first allocation, which
+/// the standard library's start-up makes, so this runs as an ELF
+/// constructor, before it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" fn tune_allocator() {
+    use libmimalloc_sys::{mi_option_set, mi_option_t};
+    // `mi_option_e` in mimalloc 3's include/mimalloc.h; the crate names neither.
+    const ARENA_EAGER_COMMIT: mi_option_t = 4;
+    const PURGE_DELAY: mi_option_t = 15;
+    // SAFETY: setting an option is sound at any time; this runs before any thread starts.
+    unsafe {
+        mi_option_set(ARENA_EAGER_COMMIT, 0);
+        mi_option_set(PURGE_DELAY, 0);
+    }
+}
+
 fn main() -> ExitCode {
-    pin_mmap_threshold();
     let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -54,26 +86,6 @@ fn main() -> ExitCode {
         }
     })
 }
-
-/// glibc's malloc serves large blocks with mmap, and gives them back to the
-/// system when freed, until one is freed: it then raises the threshold to
-/// that block's size (up to 32 MiB) and serves such blocks from a thread's
-/// heap, which keeps its peak. Validations moving between blocking threads
-/// left every heap at the peak of the largest it ran: the chaos scorecard's
-/// `hostile-bodies` scenario reached 200 MiB of RSS with a 64 MiB byte
-/// budget, and kept 116 MiB when idle. Pinned at glibc's own default of
-/// 128 KiB, the peak was 55 MiB and idle RSS 9 MiB. musl's malloc (the
-/// container image) always maps large blocks.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn pin_mmap_threshold() {
-    // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn pin_mmap_threshold() {}
 
 /// Probes a /healthz URL: exit 0 on 200, 1 otherwise.
 async fn healthcheck(url: &str) -> ExitCode {
