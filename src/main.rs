@@ -9,31 +9,32 @@ use docproxy::{Application, demo, shutdown, telemetry};
 /// takes the owning arena's lock for such a free, and under load the workers
 /// waited on each other there (docs/BENCHMARKS.md has the figures).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc 3 keeps freed memory committed for a second by default: the
-/// chaos scorecard's `hostile-bodies` scenario then peaked at 229 MiB of RSS
-/// with a 64 MiB byte budget, and `slow-reader` at 58 MiB for a 40 MiB
-/// bound. Returned at once and committed on demand, they peaked at 67 and
-/// 28 MiB. The arena option counts only before the first allocation, which
-/// the standard library's start-up makes, so this runs as an ELF
-/// constructor, before it.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-extern "C" fn tune_allocator() {
+mod allocator {
     use libmimalloc_sys::{mi_option_set, mi_option_t};
-    // `mi_option_e` in mimalloc 3's include/mimalloc.h; the crate names neither.
-    const ARENA_EAGER_COMMIT: mi_option_t = 4;
-    const PURGE_DELAY: mi_option_t = 15;
-    // SAFETY: setting an option is sound at any time; this runs before any thread starts.
-    unsafe {
-        mi_option_set(ARENA_EAGER_COMMIT, 0);
-        mi_option_set(PURGE_DELAY, 0);
+
+    #[global_allocator]
+    static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+    /// mimalloc 3 keeps freed memory committed for a second by default: the
+    /// chaos scorecard's `hostile-bodies` scenario then peaked at 229 MiB of
+    /// RSS with a 64 MiB byte budget, and `slow-reader` at 58 MiB for a
+    /// 40 MiB bound. Returned at once and committed on demand, they peaked
+    /// at 67 and 28 MiB. The arena option counts only before the first
+    /// allocation, which the standard library's start-up makes, so this runs
+    /// as an ELF constructor, before it (tests/allocator.rs checks).
+    #[used]
+    #[unsafe(link_section = ".init_array")]
+    static TUNE: extern "C" fn() = tune;
+
+    extern "C" fn tune() {
+        // `mi_option_e` in mimalloc 3's include/mimalloc.h; the crate names neither.
+        const ARENA_EAGER_COMMIT: mi_option_t = 4;
+        const PURGE_DELAY: mi_option_t = 15;
+        // SAFETY: setting an option is sound at any time; this runs before any thread starts.
+        unsafe {
+            mi_option_set(ARENA_EAGER_COMMIT, 0);
+            mi_option_set(PURGE_DELAY, 0);
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The binary's allocator options (src/main.rs, `tune_allocator`) are set by
+//! The binary's allocator options (src/main.rs, `allocator::tune`) are set by
 //! number, from mimalloc's header. This asks the real binary's mimalloc,
 //! which prints every option by name when verbose, that the numbers name the
 //! options meant and that they hold from the first allocation.
