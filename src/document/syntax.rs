@@ -23,12 +23,12 @@ static CLASS: [u8; 256] = {
 };
 
 /// White space: NUL, tab, line feed, form feed, carriage return, space.
-pub(crate) fn is_ws(b: u8) -> bool {
+pub(crate) const fn is_ws(b: u8) -> bool {
     CLASS[b as usize] == WS
 }
 
 /// Neither white space nor a delimiter: a byte of a number, name or keyword.
-pub(crate) fn is_regular(b: u8) -> bool {
+pub(crate) const fn is_regular(b: u8) -> bool {
     CLASS[b as usize] == 0
 }
 
