@@ -1948,7 +1948,7 @@ fn unpredict_png(data: &[u8], row: usize, pixel: usize) -> Option<Vec<u8>> {
     if stride > data.len() {
         return None; // Also keeps `prev` no larger than the data.
     }
-    if data.len() % stride != 0 {
+    if !data.len().is_multiple_of(stride) {
         return None;
     }
     let mut out = Vec::with_capacity(data.len() / stride * row);

@@ -333,7 +333,7 @@ impl Header {
         if self.colour_type == 0 || self.colour_type == 4 {
             return Err("PLTE in a greyscale image");
         }
-        if len == 0 || len % 3 != 0 || len / 3 > 256 {
+        if len == 0 || !len.is_multiple_of(3) || len / 3 > 256 {
             return Err("PLTE length is not 1..=256 entries");
         }
         if self.colour_type == 3 && len / 3 > (1usize << self.bit_depth) {

@@ -227,7 +227,7 @@ where
     if data.is_empty() {
         return Ok(Vec::new());
     }
-    if data.len() < 32 || data.len() % 16 != 0 {
+    if data.len() < 32 || !data.len().is_multiple_of(16) {
         return Err(SecurityError::Stream(
             "AES data is not an IV and whole 16-byte blocks",
         ));

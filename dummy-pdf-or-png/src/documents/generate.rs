@@ -492,7 +492,7 @@ fn rgb_picture(width: u32, height: u32, seed: u64, noise: u32, density: u64) -> 
             };
             // Noise on one pixel in `density`, the same for all three channels (luminance grain).
             let roll = rng.next();
-            let jitter = if roll % density == 0 {
+            let jitter = if roll.is_multiple_of(density) {
                 ((roll >> 32) % (2 * noise as u64 + 1)) as f32 - noise as f32
             } else {
                 0.0
