@@ -55,7 +55,7 @@ const MIN_SLOTS: usize = 4096;
 /// this many times the body, plus `MIN_KEPT_STREAM_BYTES`.
 const KEPT_STREAM_PER_BODY_BYTE: usize = 2;
 const MIN_KEPT_STREAM_BYTES: usize = 1 << 20;
-/// Values stored while parsing one object (only those under `KEPT_KEYS`).
+/// Values stored while parsing one object (only those under keys `is_kept` accepts).
 const MAX_KEPT_VALUES: usize = 1 << 16;
 /// Cross-reference sections reachable through `/Prev` and `/XRefStm`.
 const MAX_XREF_SECTIONS: usize = 4096;
@@ -81,51 +81,55 @@ const BUFFERS_HELD: u64 = 3;
 /// The grant grows in steps of this, so it is not asked for every slot.
 const GRANT_STEP: u64 = 64 << 10;
 
-/// Dictionary keys whose values some check reads; every other value is
-/// parsed (syntax checked) and dropped, so a huge array under an unread key
-/// costs work but no memory.
-const KEPT_KEYS: &[&[u8]] = &[
-    b"Type",
-    b"Length",
-    b"Filter",
-    b"DecodeParms",
-    b"Predictor",
-    b"Columns",
-    b"Colors",
-    b"BitsPerComponent",
-    b"Root",
-    b"Prev",
-    b"Size",
-    b"W",
-    b"Index",
-    b"XRefStm",
-    b"Encrypt",
-    b"N",
-    b"First",
-    // The trailer's file identifier and the standard security handler's
-    // encryption dictionary (security.rs): strings and flags, all small.
-    b"ID",
-    b"V",
-    b"R",
-    b"O",
-    b"U",
-    b"OE",
-    b"UE",
-    b"P",
-    b"EncryptMetadata",
-    b"CF",
-    b"StmF",
-    // The crypt filter every producer names in /CF (ISO 32000-2 §7.6.6);
-    // another name leaves the document verified by structure only.
-    b"StdCF",
-    b"CFM",
-    b"EarlyChange",
-    b"Pages",
-    b"Kids",
-    b"Count",
-    b"MediaBox",
-    b"Contents",
-];
+/// Whether some check reads the value under a dictionary key. Every other
+/// value is parsed (syntax checked) and dropped, so a huge array under an
+/// unread key costs work but no memory. A `match`, not a list searched for
+/// each key: it runs for every key of every object.
+fn is_kept(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"Type"
+        | b"Length"
+        | b"Filter"
+        | b"DecodeParms"
+        | b"Predictor"
+        | b"Columns"
+        | b"Colors"
+        | b"BitsPerComponent"
+        | b"Root"
+        | b"Prev"
+        | b"Size"
+        | b"W"
+        | b"Index"
+        | b"XRefStm"
+        | b"Encrypt"
+        | b"N"
+        | b"First"
+        // The trailer's file identifier and the standard security handler's
+        // encryption dictionary (security.rs): strings and flags, all small.
+        | b"ID"
+        | b"V"
+        | b"R"
+        | b"O"
+        | b"U"
+        | b"OE"
+        | b"UE"
+        | b"P"
+        | b"EncryptMetadata"
+        | b"CF"
+        | b"StmF"
+        // The crypt filter every producer names in /CF (ISO 32000-2 §7.6.6);
+        // another name leaves the document verified by structure only.
+        | b"StdCF"
+        | b"CFM"
+        | b"EarlyChange"
+        | b"Pages"
+        | b"Kids"
+        | b"Count"
+        | b"MediaBox"
+        | b"Contents"
+    )
+}
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum PdfError {
@@ -967,7 +971,7 @@ impl<'a> Document<'a> {
             }
         };
         let mut lx = Lexer::new(buf, body);
-        // Only the values under `KEPT_KEYS` are stored, at most
+        // Only the values under keys `is_kept` accepts are stored, at most
         // `MAX_KEPT_VALUES`, so one parse serves every caller.
         let value = parse_top(&mut lx, Keep::Keys, &mut self.work)
             .map_err(|fail| fail.into_pdf_error(obj_err))?;
@@ -2214,7 +2218,7 @@ impl From<&'static str> for ParseFail {
 enum Keep {
     /// Nothing: arrays and dictionaries come back empty.
     No,
-    /// Dictionaries keep the values of `KEPT_KEYS`; arrays are not stored.
+    /// Dictionaries keep the values under keys `is_kept` accepts; arrays are not stored.
     Keys,
     /// A value under a kept key: arrays keep their items, dictionaries their
     /// kept keys.
@@ -2266,7 +2270,7 @@ fn parse_value<'a>(
                     return Err("dictionary key is not a name".into());
                 }
                 let key = parse_name(lx)?;
-                let child = if keep != Keep::No && KEPT_KEYS.contains(&key.as_ref()) {
+                let child = if keep != Keep::No && is_kept(&key) {
                     Keep::Yes
                 } else {
                     Keep::No
