@@ -7,6 +7,7 @@ pub mod connection;
 pub mod demo;
 pub mod document;
 pub mod error;
+pub mod log_output;
 pub mod metrics;
 pub mod request_id;
 pub mod routes;

@@ -56,7 +56,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     runtime.block_on(async {
-        telemetry::init(config.log_format);
+        // Held to the end: its drop writes the last log lines out.
+        let _logs = telemetry::init(config.log_format);
         if config.demo {
             match demo::start_upstream().await {
                 Ok(url) => config.upstream_url = Some(url),

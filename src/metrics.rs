@@ -30,6 +30,7 @@ pub const REQUESTS_COALESCED: &str = "docproxy_requests_coalesced_total";
 pub const VERDICT_CACHE_HITS: &str = "docproxy_verdict_cache_hits_total";
 pub const VERDICT_CACHE_MISSES: &str = "docproxy_verdict_cache_misses_total";
 pub const VERDICT_CACHE_ENTRIES: &str = "docproxy_verdict_cache_entries";
+pub const LOG_LINES_DROPPED: &str = "docproxy_log_lines_dropped_total";
 pub const BUILD_INFO: &str = "docproxy_build_info";
 
 /// Latency buckets for inbound requests, in seconds: fine below 100 ms where
@@ -160,6 +161,10 @@ fn describe_all() {
         VERDICT_CACHE_ENTRIES,
         "Verdicts held by the verdict cache (bounded by --verdict-cache-entries)."
     );
+    describe_counter!(
+        LOG_LINES_DROPPED,
+        "Log lines dropped because the process's output did not keep up (src/log_output.rs)."
+    );
     describe_gauge!(BUILD_INFO, "Build information; always 1.");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -246,6 +251,7 @@ fn preregister() {
     counter!(CONTENT_TYPE_MISMATCH).absolute(0);
     counter!(VERDICT_CACHE_HITS).absolute(0);
     counter!(VERDICT_CACHE_MISSES).absolute(0);
+    counter!(LOG_LINES_DROPPED).absolute(0);
     gauge!(VERDICT_CACHE_ENTRIES).set(0.0);
     gauge!(HTTP_IN_FLIGHT).set(0.0);
     gauge!(THROTTLE_REJECT_PROBABILITY).set(0.0);
@@ -280,6 +286,11 @@ pub fn record_rejected_document(reason: &'static str) {
 /// Counts a request refused locally, by one of [`SHED_REASONS`].
 pub fn record_shed(reason: &'static str) {
     counter!(REQUESTS_SHED, "reason" => reason).increment(1);
+}
+
+/// Counts log lines the output did not take.
+pub fn record_log_lines_dropped(lines: u64) {
+    counter!(LOG_LINES_DROPPED).increment(lines);
 }
 
 /// Exports the throttle's current refusal probability (set at each scrape).

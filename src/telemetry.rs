@@ -15,6 +15,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 use crate::error::{self, Failure};
+use crate::log_output::{self, Flusher};
 use crate::metrics as m;
 use crate::request_id::{self, RequestId};
 
@@ -46,14 +47,24 @@ impl AccessRecord {
     }
 }
 
-/// Installs the global subscriber: `RUST_LOG` filters (default `info`), output on stdout.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber: `RUST_LOG` filters (default `info`),
+/// output on stdout through [`log_output`], whose writing thread lives as
+/// long as the returned [`Flusher`] (held by `main`; dropping it writes what
+/// is left). `None` when a subscriber is already installed: tests start many
+/// apps in one process, and a second init is not an error.
+pub fn init(format: LogFormat) -> Option<Flusher> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, flusher) = match log_output::spawn(std::io::stdout(), log_output::CAPACITY) {
+        Ok(started) => started,
+        Err(error) => {
+            eprintln!("docproxy: cannot start the log writer: {error}");
+            return None;
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    // A second init (tests start many apps in one process) is not an error.
-    let _ = match format {
+        .with_writer(writer);
+    let installed = match format {
         // The innermost span on each line: `request` (with its `request_id`)
         // or, inside an upstream fetch, `fetch` (the id it was started by).
         LogFormat::Json => builder
@@ -63,6 +74,7 @@ pub fn init(format: LogFormat) {
             .try_init(),
         LogFormat::Pretty => builder.pretty().try_init(),
     };
+    installed.ok().map(|()| flusher)
 }
 
 /// Route templates as metric labels: a closed set, never a raw path.
