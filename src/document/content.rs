@@ -558,18 +558,24 @@ mod blocks {
 /// A literal string from its `(`: balanced parentheses, backslash escapes.
 /// Returns its length, `)` included.
 fn literal_string(data: &[u8]) -> Result<usize, ContentError> {
+    // Only backslashes and parentheses matter: found by a vector search
+    // rather than byte by byte (page text is mostly strings). Each search
+    // starts past the last byte found, so every byte is looked at once.
     let (mut depth, mut i) = (0usize, 0);
-    while let Some(&c) = data.get(i) {
-        match c {
+    while let Some(found) = data
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'\\', b'(', b')', rest))
+    {
+        i += found;
+        match data[i] {
             b'\\' => i += 1,
             b'(' => depth += 1,
-            b')' => {
+            _ => {
                 depth -= 1;
                 if depth == 0 {
                     return Ok(i + 1);
                 }
             }
-            _ => {}
         }
         i += 1;
     }
@@ -794,6 +800,32 @@ mod tests {
         #[test]
         fn any_bytes_get_an_answer(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             proptest::prop_assert_eq!(check_content(&data), check_content_token_by_token(&data));
+        }
+
+        /// Literal strings: the vector search answers as a byte loop does.
+        #[test]
+        fn literal_strings_end_where_a_byte_loop_ends_them(
+            tail in proptest::collection::vec(proptest::sample::select(b"()\\\\ab\n".to_vec()), 0..64)
+        ) {
+            let data = [&b"("[..], &tail].concat();
+            let (mut depth, mut end) = (0usize, None);
+            let mut i = 0;
+            while let Some(&c) = data.get(i) {
+                match c {
+                    b'\\' => i += 1,
+                    b'(' => depth += 1,
+                    b')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            proptest::prop_assert_eq!(literal_string(&data).ok(), end);
         }
 
         #[test]
