@@ -2086,8 +2086,8 @@ impl Inflater {
 /// `Bool` and `Ref` sat in bytes 1 to 7 and each move read 16 bytes across
 /// two stores: those two loads took over a quarter of the parser's samples
 /// (perf, 2026-12-03), and the parser went from 6.1% to 5.1% of the PDF
-/// validator's. The size is
-/// the same either way (the `Cow` fills bytes 8 to 31).
+/// validator's. The size is the same either way (the `Cow` fills bytes 8
+/// to 31).
 #[derive(Debug, Clone, PartialEq)]
 #[repr(u64)]
 enum Obj<'a> {
