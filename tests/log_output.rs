@@ -25,7 +25,7 @@ async fn a_stopped_reader_of_stdout_costs_log_lines_not_service() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     // The pipe's read end is held (so writes block, not fail) and never read.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docproxy"))
+    let child = Command::new(env!("CARGO_BIN_EXE_docproxy"))
         // Eight attempts: the demo upstream serves 10% corrupt documents, and
         // with five one request in 100,000 meets five in a row.
         .args([
@@ -39,6 +39,7 @@ async fn a_stopped_reader_of_stdout_costs_log_lines_not_service() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start docproxy");
+    let _child = KillOnDrop(child);
     docproxy::upstream::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -112,6 +113,14 @@ async fn a_stopped_reader_of_stdout_costs_log_lines_not_service() {
         dropped > 0.0,
         "lines beyond pipe and buffer were not counted"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+}
+
+/// The child is stopped however the test ends, a failed assertion included.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
