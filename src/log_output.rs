@@ -9,8 +9,7 @@
 //! batches, one write for many, instead of a write per request.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -25,15 +24,21 @@ pub const CAPACITY: usize = 1 << 20;
 /// How long the writer gathers lines after the first before it writes them.
 const BATCH_FOR: Duration = Duration::from_millis(20);
 
+/// How long the end of the process waits for the last lines to go out: a
+/// stalled output must not hold up the exit either.
+const LAST_WRITE_FOR: Duration = Duration::from_secs(1);
+
 /// The subscriber's writer: a handle on the buffer.
 pub struct LogWriter {
     shared: Arc<Shared>,
 }
 
-/// Owns the writing thread. Dropping it writes what is left and ends the thread.
+/// Owns the writing thread. Dropping it writes what is left, waiting at most
+/// `LAST_WRITE_FOR`, and ends the thread.
 pub struct Flusher {
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    /// Disconnected when the thread ends.
+    ended: mpsc::Receiver<()>,
 }
 
 struct Shared {
@@ -65,15 +70,19 @@ pub fn spawn(
         wake: Condvar::new(),
         capacity,
     });
-    let thread = std::thread::Builder::new()
+    let (ending, ended) = mpsc::channel::<()>();
+    std::thread::Builder::new()
         .name("docproxy-log".into())
         .spawn({
             let shared = shared.clone();
-            move || write_out(&shared, out)
+            move || {
+                let _ending = ending;
+                write_out(&shared, out);
+            }
         })?;
     let flusher = Flusher {
         shared: shared.clone(),
-        thread: Some(thread),
+        ended,
     };
     Ok((LogWriter { shared }, flusher))
 }
@@ -109,7 +118,7 @@ fn write_out(shared: &Shared, mut out: impl Write) {
 /// Counts the lines in `bytes` as dropped.
 fn dropped(bytes: &[u8]) {
     let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-    m::record_log_lines_dropped(lines.max(1) as u64);
+    m::record_log_lines_dropped(lines as u64);
 }
 
 impl Write for &LogWriter {
@@ -149,9 +158,7 @@ impl Drop for Flusher {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self.ended.recv_timeout(LAST_WRITE_FOR);
     }
 }
 
@@ -236,5 +243,25 @@ mod tests {
             .map(|v| v.parse::<usize>().unwrap());
         assert_eq!(dropped, Some(LINES - numbers.len()));
         drop(writer);
+    }
+
+    #[test]
+    fn the_end_does_not_wait_on_a_stalled_output() {
+        let (_go, gate) = mpsc::channel::<()>();
+        let out = Stalled {
+            go: gate,
+            written: Arc::default(),
+        };
+        let (writer, flusher) = spawn(out, 1 << 10).unwrap();
+        (&writer).write_all(b"a line\n").unwrap();
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(flusher);
+            done.send(()).unwrap();
+        });
+        // The output never takes the line; the drop gives up after a second.
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .expect("dropping the flusher waited on a stalled output");
     }
 }

@@ -24,10 +24,11 @@ pub async fn start_docproxy(args: &[&str]) -> Running {
         .config;
     config.validate().expect("test settings are valid");
     if std::env::var_os("TEST_LOG").is_some() {
-        // The log writer stays for the whole test process.
-        static LOGS: std::sync::OnceLock<Option<docproxy::log_output::Flusher>> =
-            std::sync::OnceLock::new();
-        LOGS.get_or_init(|| docproxy::telemetry::init(config.log_format));
+        // The first call installs the subscriber; its log writer then runs
+        // until the test process ends, so its flusher is never dropped.
+        if let Some(flusher) = docproxy::telemetry::init(config.log_format) {
+            std::mem::forget(flusher);
+        }
     }
     let app = Application::build(config).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
