@@ -9,7 +9,7 @@
 //! image's bytes, so the check ends at the first `ID`: a valid file from a
 //! real producer must never be refused (docs/VALIDATION.md).
 
-use super::syntax::{is_regular, is_ws, regular_len, ws_len};
+use super::syntax::{is_regular, is_ws, literal_string_len, regular_len, ws_len};
 
 /// Arrays and dictionaries nested deeper than this are refused.
 const MAX_NESTING: usize = 32;
@@ -555,31 +555,9 @@ mod blocks {
     }
 }
 
-/// A literal string from its `(`: balanced parentheses, backslash escapes.
-/// Returns its length, `)` included.
+/// A literal string from its `(` (syntax.rs), as a content token.
 fn literal_string(data: &[u8]) -> Result<usize, ContentError> {
-    // Only backslashes and parentheses matter: found by a vector search
-    // rather than byte by byte (page text is mostly strings). Each search
-    // starts past the last byte found, so every byte is looked at once.
-    let (mut depth, mut i) = (0usize, 0);
-    while let Some(found) = data
-        .get(i..)
-        .and_then(|rest| memchr::memchr3(b'\\', b'(', b')', rest))
-    {
-        i += found;
-        match data[i] {
-            b'\\' => i += 1,
-            b'(' => depth += 1,
-            _ => {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(i + 1);
-                }
-            }
-        }
-        i += 1;
-    }
-    Err(ContentError::Token)
+    literal_string_len(data).ok_or(ContentError::Token)
 }
 
 /// A hex string from its `<`: hex digits and whitespace up to `>`. Returns

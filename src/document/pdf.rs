@@ -24,7 +24,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 use super::content::{self, ContentError};
 use super::filters::{self, FilterError};
 use super::security::{FileKey, Method, Opening, SecurityError, StandardSecurity};
-use super::syntax::{is_regular, is_ws};
+use super::syntax::{is_regular, is_ws, literal_string_len};
 use super::{EncryptedPdf, Limits, MemoryGrant, Verification};
 
 /// Work units one validation may spend per body byte. A unit is about what
@@ -2309,25 +2309,10 @@ fn parse_value<'a>(
             }
         }
         b'(' => {
-            // Balanced parentheses; a backslash escapes the next byte.
             let rest = lx.rest();
-            let (mut open, mut i) = (0usize, 0);
-            while let Some(&c) = rest.get(i) {
-                match c {
-                    b'\\' => i += 1,
-                    b'(' => open += 1,
-                    b')' => {
-                        open -= 1;
-                        if open == 0 {
-                            lx.pos += i + 1;
-                            return Ok(Obj::Str(&rest[..=i]));
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            Err("unterminated string".into())
+            let len = literal_string_len(rest).ok_or("unterminated string")?;
+            lx.pos += len;
+            Ok(Obj::Str(&rest[..len]))
         }
         b'[' => {
             lx.pos += 1;

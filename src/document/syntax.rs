@@ -41,3 +41,30 @@ pub(crate) fn regular_len(bytes: &[u8]) -> usize {
 pub(crate) fn ws_len(bytes: &[u8]) -> usize {
     bytes.iter().take_while(|&&b| is_ws(b)).count()
 }
+
+/// A literal string from its `(`: balanced parentheses, backslash escapes.
+/// Returns its length, `)` included.
+pub(crate) fn literal_string_len(data: &[u8]) -> Option<usize> {
+    // Only backslashes and parentheses matter: found by a vector search
+    // rather than byte by byte (page text is mostly strings). Each search
+    // starts past the last byte found, so every byte is looked at once.
+    let (mut depth, mut i) = (0usize, 0);
+    while let Some(found) = data
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'\\', b'(', b')', rest))
+    {
+        i += found;
+        match data[i] {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            _ => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
