@@ -16,7 +16,7 @@ use http::Uri;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -26,6 +26,7 @@ use crate::error::AppError;
 use crate::routes::{document, health, parse_id};
 use crate::shutdown::{Phase, PhaseCell};
 use crate::upstream::Upstream;
+use crate::workers;
 use crate::{metrics as m, telemetry};
 
 /// What every handler shares.
@@ -61,6 +62,8 @@ pub struct Application {
     keep_alive_timeout: Duration,
     send_timeout: Duration,
     shutdown_grace: Duration,
+    /// Threads serving connections, this one included.
+    workers: usize,
 }
 
 /// Builds the router: routes, then the middleware stack (outermost first).
@@ -193,6 +196,7 @@ impl Application {
             keep_alive_timeout: config.keep_alive_timeout,
             send_timeout: config.send_timeout,
             shutdown_grace: config.shutdown_grace,
+            workers: config.worker_count(),
         })
     }
 
@@ -208,6 +212,8 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains: readiness turns 503, the
     /// listener closes, and in-flight requests get the grace period to finish.
+    /// Worker 0 is the caller's runtime; the others are threads of their own
+    /// (`workers.rs`), each accepting from the same listener.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()>,
@@ -223,16 +229,92 @@ impl Application {
             .header_read_timeout(self.keep_alive_timeout)
             .max_header_size(head_limit)
             .max_buf_size(head_limit);
+        let server = Arc::new(Server {
+            router: self.router,
+            connections: self.connections.clone(),
+            http,
+            header_read_timeout: self.header_read_timeout,
+            send_timeout: self.send_timeout,
+        });
+
+        let addr = self.listener.local_addr()?;
+        let listener = self.listener.into_std()?;
+        let (stage, _) = watch::channel(Stage::Serving);
+        let mut others = Vec::with_capacity(self.workers - 1);
+        for index in 1..self.workers {
+            let listener = listener.try_clone()?;
+            let server = server.clone();
+            let mut stage = stage.subscribe();
+            others.push(workers::spawn(index, move || async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        let draining = async {
+                            let _ = stage.wait_for(|s| *s != Stage::Serving).await;
+                        };
+                        server.accept(listener, draining).await;
+                    }
+                    Err(error) => tracing::error!(%error, index, "worker cannot listen"),
+                }
+                // Its connections go on being served here until the drain ends.
+                let _ = stage.wait_for(|s| *s == Stage::Stopped).await;
+            })?);
+        }
+        let listener = TcpListener::from_std(listener)?;
 
         self.state.phase.set(Phase::Ready);
-        tracing::info!(addr = %self.local_addr(), "listening");
-        tokio::pin!(shutdown);
+        tracing::info!(%addr, workers = self.workers, "listening");
+        server.accept(listener, shutdown).await;
+        stage.send_replace(Stage::Draining);
+
+        self.state.phase.set(Phase::Draining);
+        tracing::info!(grace = ?self.shutdown_grace, "draining in-flight requests");
+        self.connections.drain();
+        match tokio::time::timeout(self.shutdown_grace, self.connections.all_closed()).await {
+            Ok(()) => tracing::info!("drained; stopped"),
+            Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
+        }
+        // Each worker's runtime, and what it still serves, ends with its thread.
+        stage.send_replace(Stage::Stopped);
+        let _ = tokio::task::spawn_blocking(move || {
+            for worker in others {
+                let _ = worker.join();
+            }
+        })
+        .await;
+        upkeep.abort();
+        Ok(())
+    }
+}
+
+/// Where the workers are in a shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Serving,
+    /// Not accepting; serving the connections open until the drain ends.
+    Draining,
+    Stopped,
+}
+
+/// What every worker's accept loop shares.
+struct Server {
+    router: Router,
+    connections: Arc<Connections>,
+    http: hyper::server::conn::http1::Builder,
+    header_read_timeout: Duration,
+    send_timeout: Duration,
+}
+
+impl Server {
+    /// Accepts connections and serves each on a task of this worker's
+    /// runtime, until `stop` resolves; the listener closes on return.
+    async fn accept(&self, listener: TcpListener, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
         loop {
             // A connection slot first: at the limit, new connections wait in
             // the listen backlog instead of each costing buffers here.
             let accept = async {
                 let slot = self.connections.slot().await;
-                (slot, self.listener.accept().await)
+                (slot, listener.accept().await)
             };
             let (slot, stream, peer) = tokio::select! {
                 (slot, accepted) = accept => match accepted {
@@ -244,7 +326,7 @@ impl Application {
                         continue;
                     }
                 },
-                () = &mut shutdown => break,
+                () = &mut stop => return,
             };
             let _ = stream.set_nodelay(true);
             let state = ConnectionState::new(self.header_read_timeout);
@@ -261,7 +343,7 @@ impl Application {
                 })
             };
             let connections = self.connections.clone();
-            let connection = http.serve_connection(TokioIo::new(io), service);
+            let connection = self.http.serve_connection(TokioIo::new(io), service);
             tokio::spawn(async move {
                 let mut connection = std::pin::pin!(connection);
                 let result = tokio::select! {
@@ -278,16 +360,5 @@ impl Application {
                 drop(slot);
             });
         }
-
-        self.state.phase.set(Phase::Draining);
-        drop(self.listener);
-        tracing::info!(grace = ?self.shutdown_grace, "draining in-flight requests");
-        self.connections.drain();
-        match tokio::time::timeout(self.shutdown_grace, self.connections.all_closed()).await {
-            Ok(()) => tracing::info!("drained; stopped"),
-            Err(_) => tracing::warn!("grace period over; closing the remaining connections"),
-        }
-        upkeep.abort();
-        Ok(())
     }
 }

@@ -198,6 +198,12 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
 
+    /// Threads that accept and serve connections, each on a single-threaded
+    /// runtime of its own, as nginx runs one worker process per core (0: one
+    /// per core the process may use). Validation runs on its own pool.
+    #[arg(long, env = "DOCPROXY_WORKERS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub workers: u32,
+
     /// On SIGTERM/SIGINT, how long in-flight requests get to finish.
     #[arg(long, env = "DOCPROXY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -228,6 +234,14 @@ impl Config {
             max_inflated_bytes: self.max_inflated_size,
             max_png_image_bytes: self.max_png_image_size,
             encrypted_pdf: self.encrypted_pdf,
+        }
+    }
+
+    /// How many workers serve connections: `--workers`, or one per core.
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n as usize,
         }
     }
 
@@ -364,6 +378,13 @@ mod tests {
         assert_eq!(config.upstream_url.as_deref(), Some("http://up:3000"));
         assert_eq!(config.max_attempts, 5);
         assert_eq!(config.deadline, Duration::from_secs(5));
+        assert_eq!(
+            config.worker_count(),
+            std::thread::available_parallelism().unwrap().get(),
+            "one worker per core"
+        );
+        let two = parse(&["--upstream-url", "http://up:3000/", "--workers", "2"]).unwrap();
+        assert_eq!(two.worker_count(), 2);
         assert_eq!(config.max_document_size, 8 << 20);
         assert_eq!(
             config.validation_limits(),

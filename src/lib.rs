@@ -14,6 +14,7 @@ pub mod routes;
 pub mod shutdown;
 pub mod telemetry;
 pub mod upstream;
+pub mod workers;
 
 pub use app::Application;
 pub use config::Config;

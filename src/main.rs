@@ -40,7 +40,11 @@ mod allocator {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Worker 0's runtime; `--workers` starts the others (src/workers.rs).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("docproxy: cannot start the runtime: {error}");

@@ -43,9 +43,10 @@ use crate::config::Config;
 use crate::document::Limits;
 use crate::metrics as m;
 
-/// Idle upstream connections kept for reuse. Each holds read buffers sized
-/// by the documents it carried, so an unbounded pool keeps the memory of the
-/// busiest moment; beyond this, a burst's extra connections are closed.
+/// Idle upstream connections kept for reuse, shared out among the workers'
+/// clients. Each holds read buffers sized by the documents it carried, so an
+/// unbounded pool keeps the memory of the busiest moment; beyond this, a
+/// burst's extra connections are closed.
 const IDLE_CONNECTIONS: usize = 128;
 
 /// Why the upstream client could not be built.
@@ -77,7 +78,9 @@ pub struct Fetch {
 }
 
 pub struct Upstream {
-    http: reqwest::Client,
+    /// One client per worker (`workers.rs`): its pooled connections are
+    /// served by the worker that opened them.
+    http: Vec<reqwest::Client>,
     /// Parsed once: parsing it per request (host, IDNA) was 1.5% of the CPU.
     base_url: reqwest::Url,
     attempt_timeout: Duration,
@@ -99,19 +102,26 @@ pub struct Upstream {
 impl Upstream {
     pub fn new(config: &Config, base_url: String) -> Result<Self, ClientError> {
         tls::install_crypto_provider();
-        let mut http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(IDLE_CONNECTIONS)
-            .tcp_nodelay(true)
-            .no_proxy();
-        if let Some(path) = &config.upstream_ca_file {
-            for certificate in tls::load_ca_file(path)? {
-                http = http.add_root_certificate(certificate);
-            }
-        }
-        let http = http.build().map_err(ClientError::Build)?;
+        let certificates = match &config.upstream_ca_file {
+            Some(path) => tls::load_ca_file(path)?,
+            None => Vec::new(),
+        };
+        let workers = config.worker_count();
+        let http = (0..workers)
+            .map(|_| {
+                let mut http = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(config.connect_timeout)
+                    .pool_idle_timeout(Duration::from_secs(30))
+                    .pool_max_idle_per_host(IDLE_CONNECTIONS.div_ceil(workers))
+                    .tcp_nodelay(true)
+                    .no_proxy();
+                for certificate in &certificates {
+                    http = http.add_root_certificate(certificate.clone());
+                }
+                http.build().map_err(ClientError::Build)
+            })
+            .collect::<Result<_, _>>()?;
         let breaker = CircuitBreaker::new(
             BreakerSettings {
                 consecutive_failures: config.breaker_consecutive_failures,
@@ -196,7 +206,7 @@ impl Upstream {
             headers.insert(HeaderName::from_static("traceparent"), traceparent.clone());
         }
         let ctx = AttemptContext {
-            http: &self.http,
+            http: &self.http[crate::workers::current() % self.http.len()],
             url: &url,
             headers: &headers,
             max_document_size: self.max_document_size,

@@ -63,6 +63,66 @@ async fn shutdown_drains_in_flight_requests() {
     assert!(after.is_err(), "the listener is closed after shutdown");
 }
 
+/// The names of this process's threads that are docproxy workers.
+fn worker_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| name.starts_with("docproxy-w"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_worker_serves_and_drains_then_ends() {
+    assert!(
+        worker_threads().is_empty(),
+        "no other test here starts workers"
+    );
+    let app = spawn_app_with(&["--workers", "3"]).await;
+    // The server task starts them: wait for it to run.
+    let mut names = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let names = worker_threads();
+            if names.len() >= 2 {
+                break names;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the workers start");
+    names.sort();
+    assert_eq!(names, ["docproxy-w1", "docproxy-w2"]);
+    app.upstream_answers(slow(pdf(), Duration::from_millis(400)))
+        .await;
+    // A connection each, so the workers share them out as they accept.
+    let in_flight: Vec<_> = (0..12)
+        .map(|n| {
+            let url = format!("{}/{n}", app.address);
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                let response = client.get(url).send().await?;
+                let status = response.status();
+                response.bytes().await.map(|body| (status, body))
+            })
+        })
+        .collect();
+    app.until_upstream_received(12).await;
+
+    app.stop().await.expect("clean stop");
+
+    for request in in_flight {
+        let (status, body) = request.await.unwrap().expect("each request completes");
+        assert_eq!(status, 200);
+        assert_eq!(body, PDF);
+    }
+    assert!(
+        worker_threads().is_empty(),
+        "the workers ended with the server"
+    );
+}
+
 #[tokio::test]
 async fn readiness_is_503_while_draining() {
     let app = spawn_app_with(&["--shutdown-grace", "2s"]).await;

@@ -17,7 +17,12 @@ pub struct Running {
 /// Starts docproxy on 127.0.0.1 with these command-line settings. Logs only
 /// on request: `TEST_LOG=1 cargo test`.
 pub async fn start_docproxy(args: &[&str]) -> Running {
+    // One worker, the test's own runtime, unless a test asks for more: paused
+    // time reaches no other thread's runtime.
     let mut argv = vec!["docproxy", "--listen", "127.0.0.1:0"];
+    if !args.contains(&"--workers") {
+        argv.extend_from_slice(&["--workers", "1"]);
+    }
     argv.extend_from_slice(args);
     let config = Cli::try_parse_from(argv)
         .expect("test settings parse")
