@@ -176,8 +176,9 @@ impl Application {
             .upstream_url
             .clone()
             .ok_or(StartupError::NoUpstream)?;
+        let workers = config.worker_count();
         let state = Arc::new(AppState {
-            upstream: Arc::new(Upstream::new(&config, upstream_url)?),
+            upstream: Arc::new(Upstream::new(&config, upstream_url, workers)?),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight as usize)),
             phase: PhaseCell::new(Phase::Starting),
             metrics,
@@ -196,7 +197,7 @@ impl Application {
             keep_alive_timeout: config.keep_alive_timeout,
             send_timeout: config.send_timeout,
             shutdown_grace: config.shutdown_grace,
-            workers: config.worker_count(),
+            workers,
         })
     }
 
@@ -242,21 +243,10 @@ impl Application {
         let (stage, _) = watch::channel(Stage::Serving);
         let mut others = Vec::with_capacity(self.workers - 1);
         for index in 1..self.workers {
-            let listener = listener.try_clone()?;
-            let server = server.clone();
-            let mut stage = stage.subscribe();
-            others.push(workers::spawn(index, move || async move {
-                match TcpListener::from_std(listener) {
-                    Ok(listener) => {
-                        let draining = async {
-                            let _ = stage.wait_for(|s| *s != Stage::Serving).await;
-                        };
-                        server.accept(listener, draining).await;
-                    }
-                    Err(error) => tracing::error!(%error, index, "worker cannot listen"),
-                }
-                // Its connections go on being served here until the drain ends.
-                let _ = stage.wait_for(|s| *s == Stage::Stopped).await;
+            let (listener, server, stage) =
+                (listener.try_clone()?, server.clone(), stage.subscribe());
+            others.push(workers::spawn(index, move || {
+                server.run_worker(listener, stage)
             })?);
         }
         let listener = TcpListener::from_std(listener)?;
@@ -305,6 +295,27 @@ struct Server {
 }
 
 impl Server {
+    /// A worker other than 0: accepts until the drain begins, then goes on
+    /// serving its open connections until the drain ends.
+    async fn run_worker(
+        self: Arc<Self>,
+        listener: std::net::TcpListener,
+        mut stage: watch::Receiver<Stage>,
+    ) {
+        match TcpListener::from_std(listener) {
+            Ok(listener) => {
+                let draining = async {
+                    let _ = stage.wait_for(|s| *s != Stage::Serving).await;
+                };
+                self.accept(listener, draining).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, worker = workers::current(), "a worker cannot listen")
+            }
+        }
+        let _ = stage.wait_for(|s| *s == Stage::Stopped).await;
+    }
+
     /// Accepts connections and serves each on a task of this worker's
     /// runtime, until `stop` resolves; the listener closes on return.
     async fn accept(&self, listener: TcpListener, stop: impl Future<Output = ()>) {

@@ -40,11 +40,8 @@ mod allocator {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
-    // Worker 0's runtime; `--workers` starts the others (src/workers.rs).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // Worker 0's; `--workers` starts the others.
+    let runtime = match docproxy::workers::runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("docproxy: cannot start the runtime: {error}");

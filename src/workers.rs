@@ -21,6 +21,13 @@ pub fn current() -> usize {
     INDEX.get()
 }
 
+/// A worker's runtime: single-threaded, with timers and I/O.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// Starts worker `index` on a thread of its own (`docproxy-w{index}`: Linux
 /// keeps 15 bytes of a thread's name), which runs the future
 /// `work` makes to its end on a current-thread runtime. `work` is called on
@@ -31,9 +38,7 @@ where
     W: FnOnce() -> F + Send + 'static,
     F: Future<Output = ()>,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     std::thread::Builder::new()
         .name(format!("docproxy-w{index}"))
         .spawn(move || {

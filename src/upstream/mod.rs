@@ -100,13 +100,13 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(config: &Config, base_url: String) -> Result<Self, ClientError> {
+    /// `workers` clients, one for each worker (`workers.rs`).
+    pub fn new(config: &Config, base_url: String, workers: usize) -> Result<Self, ClientError> {
         tls::install_crypto_provider();
         let certificates = match &config.upstream_ca_file {
             Some(path) => tls::load_ca_file(path)?,
             None => Vec::new(),
         };
-        let workers = config.worker_count();
         let http = (0..workers)
             .map(|_| {
                 let mut http = reqwest::Client::builder()
