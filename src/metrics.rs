@@ -151,7 +151,7 @@ fn describe_all() {
     );
     describe_counter!(
         VERDICT_CACHE_HITS,
-        "Bodies whose BLAKE3 digest matched a document already proven valid, so not validated again."
+        "Bodies equal to a document already proven valid (byte for byte, or by BLAKE3 digest), so not validated again."
     );
     describe_counter!(
         VERDICT_CACHE_MISSES,

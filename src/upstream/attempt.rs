@@ -12,7 +12,7 @@ use super::breaker::Verdict;
 use super::memory::{ByteBudget, Reservation};
 use super::throttle::Verdict as Load;
 use super::validation::ValidationPool;
-use super::verdicts::VerdictCache;
+use super::verdicts::{Lookup, VerdictCache};
 use crate::document::{self, DocumentType, Limits, Rejection, ValidationError, Verification};
 
 /// A validated document, with the bytes it holds reserved in the byte budget.
@@ -189,8 +189,6 @@ pub struct AttemptContext<'a> {
 /// A body read in full, its bytes reserved in the byte budget, not yet validated.
 pub struct Body {
     bytes: Bytes,
-    /// BLAKE3 of `bytes`.
-    digest: blake3::Hash,
     /// The upstream's Content-Type, only ever compared with the true type.
     label: Option<String>,
     reservation: Reservation,
@@ -272,14 +270,8 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
         body.extend_from_slice(&chunk);
     }
 
-    let bytes = body.freeze();
-    // In one call: hashing chunk by chunk as they arrived cost a third more
-    // (partial chunks and a parent node at a time, where one call hashes
-    // eight chunks and their parents at once). ~10 µs for the ~48 KB PNG;
-    // 8 MiB, the default size limit, is ~2 ms.
     Ok(Body {
-        digest: blake3::hash(&bytes),
-        bytes,
+        bytes: body.freeze(),
         label,
         reservation,
     })
@@ -294,13 +286,12 @@ pub async fn fetch_body(ctx: &AttemptContext<'_>) -> Result<Body, FetchError> {
 pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Document, FetchError> {
     let Body {
         bytes,
-        digest,
         label,
         reservation,
     } = body;
-    let (verdict, bytes, reservation) = match ctx.verdicts.get(&digest) {
-        Some(verdict) => (verdict, bytes, reservation),
-        None => {
+    let (verdict, digest, bytes, reservation) = match ctx.verdicts.lookup(&bytes) {
+        Lookup::Proven(verdict, digest) => (verdict, digest, bytes, reservation),
+        Lookup::Unknown(digest) => {
             let limits = *ctx.validation_limits;
             let (verdict, bytes, reservation) = ctx
                 .validation
@@ -317,8 +308,8 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
                 ValidationError::Invalid(rejection) => AttemptError::Invalid(rejection).into(),
                 ValidationError::OutOfMemory => FetchError::from(Refusal::OverBudget),
             })?;
-            ctx.verdicts.insert(digest, verdict);
-            (verdict, bytes, reservation)
+            ctx.verdicts.insert(&bytes, digest, verdict);
+            (verdict, digest, bytes, reservation)
         }
     };
     let document::Verdict {

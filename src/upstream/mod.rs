@@ -151,7 +151,10 @@ impl Upstream {
             repeat_invalid: RepeatInvalid::new(),
             byte_budget: ByteBudget::new(config.max_in_flight_bytes, validation.cores()),
             validation,
-            verdicts: VerdictCache::new(config.verdict_cache_entries as usize),
+            verdicts: VerdictCache::new(
+                config.verdict_cache_entries as usize,
+                usize::try_from(config.verdict_cache_bytes).unwrap_or(usize::MAX),
+            ),
             in_progress: SingleFlight::new(),
         })
     }
