@@ -170,9 +170,9 @@ pub struct Config {
     #[arg(long, env = "DOCPROXY_VERDICT_CACHE_ENTRIES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
     pub verdict_cache_entries: u32,
 
-    /// Bytes of proven documents the verdict cache keeps, so a body equal to
-    /// one of them byte for byte skips even its BLAKE3 digest (0 keeps none).
-    /// A document over a sixteenth of it is not kept.
+    /// Bytes of proven documents the verdict cache keeps once they are seen
+    /// again, so a body equal to one of them byte for byte skips even its
+    /// BLAKE3 digest (0 keeps none). A document over a sixteenth of it is not kept.
     #[arg(long, env = "DOCPROXY_VERDICT_CACHE_BYTES", default_value = "16MiB", value_parser = parse_size)]
     pub verdict_cache_bytes: u64,
 

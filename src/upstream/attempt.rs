@@ -308,7 +308,7 @@ pub async fn validate_body(ctx: &AttemptContext<'_>, body: Body) -> Result<Docum
                 ValidationError::Invalid(rejection) => AttemptError::Invalid(rejection).into(),
                 ValidationError::OutOfMemory => FetchError::from(Refusal::OverBudget),
             })?;
-            ctx.verdicts.insert(&bytes, digest, verdict);
+            ctx.verdicts.insert(digest, verdict);
             (verdict, digest, bytes, reservation)
         }
     };
