@@ -11,10 +11,9 @@
 //! - **Kept documents.** The bytes of the documents most recently matched by
 //!   their digest, so seen at least twice, are kept, up to `byte_capacity`,
 //!   under a seeded xxh3 fingerprint. A document seen once is not kept: when
-//!   every body is new, copying each would only churn memory (cold PNGs at
-//!   64 connections peaked at 37–43 MiB of RSS so, 21–24 without the copies).
-//!   A body whose fingerprint names a kept document and whose
-//!   bytes equal it byte for byte is that document: no digest is computed
+//!   every body is new, copying each would only churn memory. A body whose
+//!   fingerprint names a kept document and whose bytes equal it byte for
+//!   byte is that document: no digest is computed
 //!   (BLAKE3 was 16% of a proxied PNG's CPU; xxh3 and the comparison cost a
 //!   fifth of it). The fingerprint only picks the candidate, so a hostile
 //!   upstream that finds collisions can only make bodies miss.
@@ -259,7 +258,7 @@ mod tests {
                 Lookup::Proven(full(DocumentType::Pdf), blake3::hash(&pdf))
             );
             assert_eq!(found(&other), Lookup::Unknown(blake3::hash(&other)));
-            // Inserting the same bytes again changes nothing.
+            // Inserting the same digest again changes nothing.
             cache.insert(blake3::hash(&png), full(DocumentType::Png));
             assert_eq!(cache.verdicts(), 2);
             // Both seen twice: kept, when bytes are.
