@@ -13,10 +13,10 @@
 //!   under a seeded xxh3 fingerprint. A document seen once is not kept: when
 //!   every body is new, copying each would only churn memory. A body whose
 //!   fingerprint names a kept document and whose bytes equal it byte for
-//!   byte is that document: no digest is computed
-//!   (BLAKE3 was 16% of a proxied PNG's CPU; xxh3 and the comparison cost a
-//!   fifth of it). The fingerprint only picks the candidate, so a hostile
-//!   upstream that finds collisions can only make bodies miss.
+//!   byte is that document: no digest is computed (the fingerprint and the
+//!   comparison cost a fraction of a BLAKE3 digest). The fingerprint only
+//!   picks the candidate, so a hostile upstream that finds collisions can
+//!   only make bodies miss.
 //! - **Digests.** Otherwise the body's BLAKE3 digest is looked up among every
 //!   verdict kept. BLAKE3 is collision-resistant, so a hostile upstream cannot
 //!   pass an unproven body off as a proven one.
